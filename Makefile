@@ -1,0 +1,57 @@
+# Resync: `make run` starts the console, `make test` runs the quality gate and the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test install install-dev setup lint typecheck test-sqlite test-postgres bench lock clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip uv
+
+# Runtime dependencies, pinned by requirements.lock (regenerate with `make lock`).
+install: $(PY)
+	$(UV) pip install --quiet --python $(PY) -r requirements.lock
+
+install-dev: install
+
+setup: install
+	$(PY) manage.py migrate --no-input -v 0
+	$(PY) manage.py demo_setup
+
+run: setup
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/pylint -E --rcfile=pyproject.toml resync_site tws etl cachemig audit
+	$(PY) scripts/governance
+
+# SQLite pass (everything but the PostgreSQL-only tests), then the PostgreSQL pass.
+test-sqlite: install-dev
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not postgres" --cov --cov-report= $(PYTEST_ARGS)
+
+test-postgres: install-dev
+	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ "$$CI" = "true" ]; then \
+	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 --dist loadgroup -m postgres --cov --cov-append --cov-report= $(PYTEST_ARGS); \
+	else echo "PostgreSQL is not reachable on 127.0.0.1:5432: PostgreSQL tests skipped"; fi
+
+test: lint test-sqlite test-postgres
+	$(VENV)/bin/coverage report --format=total | xargs -I{} echo "coverage: {}% of statements"
+
+bench: install-dev
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lock: $(PY)
+	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .coverage

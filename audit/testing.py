@@ -1,0 +1,29 @@
+"""Test helpers for code that records audit entries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from audit import keyring
+from audit.models import AuditEntry
+
+
+def recorded_entries(*, action: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+    """Return recorded entries (payload decrypted) in order, optionally filtered."""
+    qs = AuditEntry.objects.order_by("seq")
+    if action is not None:
+        qs = qs.filter(action=action)
+    if target is not None:
+        qs = qs.filter(target=target)
+    return [
+        {
+            "seq": e.seq,
+            "actor": e.actor,
+            "action": e.action,
+            "target": e.target,
+            "correlation_id": e.correlation_id,
+            "data": json.loads(keyring.decrypt(e.payload)),
+        }
+        for e in qs
+    ]

@@ -1,0 +1,100 @@
+"""The one NinjaAPI at /api/: routers of every app and the error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+
+from audit.api import router as audit_router
+from audit.exceptions import ResyncError
+from cachemig.api import router as cachemig_router
+from etl.api import router as etl_router
+from resync_site.auth import API_AUTH
+from resync_site.health import liveness_payload
+from tws.api import router as tws_router
+
+api = NinjaAPI(
+    title="Resync API",
+    version="1.0",
+    description="Operations console for HCL Workload Automation and the ETL pipelines.",
+    auth=API_AUTH,
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+api.add_router("/audit", audit_router)
+api.add_router("/flags", cachemig_router)
+api.add_router("/tws", tws_router)
+api.add_router("", etl_router)  # the React frontend's paths: /api/sistemas, /api/jobs, ...
+
+
+def error(request: HttpRequest, status: int, detail: Any, code: str, **extra: Any) -> HttpResponse:
+    """Return the one error body shape: ``{"detail": ..., "code": ...}``."""
+    return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
+
+
+def _field_name(loc: list[Any]) -> str:
+    # ninja locations look like ["body", "payload", "data_inicial"]; drop the plumbing.
+    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "form")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+@api.exception_handler(ValidationError)
+def _validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"field": _field_name(list(e.get("loc", []))), "message": e.get("msg", "invalid")} for e in exc.errors]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid input"
+    return error(request, 422, detail, "validation_error", errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error(request, 401, "authentication required: log in or send a valid API token", "not_authenticated")
+
+
+@api.exception_handler(AuthorizationError)
+def _forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+    return error(request, 403, str(exc.message) or "permission denied", "forbidden")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    codes = {
+        400: "bad_request",
+        401: "not_authenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "payload_too_large",
+        429: "rate_limited",
+    }
+    return error(request, exc.status_code, str(exc), codes.get(exc.status_code, "error"))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error(request, 404, str(exc) or "not found", "not_found")
+
+
+@api.exception_handler(ResyncError)
+def _domain(request: HttpRequest, exc: ResyncError) -> HttpResponse:
+    return error(request, exc.status_code, str(exc), exc.code)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    import logging
+
+    logging.getLogger("resync.api").exception("unhandled error in %s", request.path)
+    detail = f"{type(exc).__name__}: {exc}" if settings.DEBUG else "internal error; see the logs"
+    return error(request, 500, detail, "internal_error", correlation_id=getattr(request, "correlation_id", None))
+
+
+@api.get("/health", auth=None, tags=["health"], summary="Liveness (no I/O)")
+def health(request: HttpRequest) -> dict[str, Any]:
+    """Return liveness, as /health does."""
+    return liveness_payload()

@@ -1,0 +1,66 @@
+"""JSON log lines on stdout with correlation ids and secrets masked."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
+
+from audit.context import get_correlation_id
+from audit.redaction import SENSITIVE_KEY, redact, redact_text
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "correlation_id"}
+
+
+class ContextFilter(logging.Filter):
+    """Attach the current correlation id to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "correlation_id", None):
+            record.correlation_id = get_correlation_id()
+        return True
+
+
+class RedactionFilter(logging.Filter):
+    """Mask sensitive keys and registered secret values in the message, args and extras."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg = redact_text(message)
+        record.args = None
+        for key, value in list(vars(record).items()):
+            if key in _STANDARD:
+                continue
+            if SENSITIVE_KEY.search(key) and value not in (None, ""):
+                setattr(record, key, "***")
+            else:
+                setattr(record, key, redact(value))
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        return True
+
+
+class JsonFormatter(_BaseJsonFormatter):
+    """Format a record as one JSON object: ts, level, logger, msg, correlation_id, extras."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("json_ensure_ascii", False)
+        super().__init__(*args, **kwargs)
+
+    def add_fields(self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_record, record, message_dict)
+        log_record["ts"] = datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+        log_record["level"] = record.levelname
+        log_record["logger"] = record.name
+        log_record["correlation_id"] = getattr(record, "correlation_id", None)
+        if "message" in log_record:
+            log_record["msg"] = log_record.pop("message")
+        if record.exc_text and "exc_info" in log_record:
+            log_record["exc_info"] = redact_text(str(log_record["exc_info"]))

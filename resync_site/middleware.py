@@ -1,0 +1,66 @@
+"""Request middleware: correlation ids."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from audit.context import correlation_scope, get_correlation_id
+
+HEADER = "X-Request-ID"
+_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class CorrelationIdMiddleware:
+    """Accept or generate ``X-Request-ID``, bind it for logs and tasks, echo it back."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        incoming = request.headers.get(HEADER, "")
+        # Under ASGI the id is already bound by CorrelationIdASGIMiddleware, so that
+        # Django's own request logging carries it too; reuse it.
+        bound = get_correlation_id()
+        with correlation_scope(bound or (incoming if _VALID.match(incoming) else None)) as cid:
+            request.correlation_id = cid  # type: ignore[attr-defined]
+            response = await self.get_response(request)
+        response[HEADER] = cid
+        return response
+
+
+def _header_value(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _VALID.match(text) else None
+    return None
+
+
+class CorrelationIdASGIMiddleware:
+    """Bind the correlation id for the whole HTTP exchange and add it to the response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        with correlation_scope(_header_value(scope)) as cid:
+
+            async def send_with_id(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                    message = {**message, "headers": [*headers, (b"x-request-id", cid.encode())]}
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)

@@ -1,0 +1,267 @@
+"""Settings for Resync: one module, two profiles chosen by ``RESYNC_ENV``.
+
+The embedded default (``development``) needs no environment at all: SQLite in
+WAL mode, SqliteHuey and the key ring under ``var/``, the in-memory channel
+layer and local caches. ``production`` requires ``SECRET_KEY``,
+``DATABASE_URL``, ``REDIS_URL`` and ``ALLOWED_HOSTS`` and fails fast without them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import django_stubs_ext
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] and friends be subscripted at run time
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+RESYNC_ENV = env.str("RESYNC_ENV", default="development")
+if RESYNC_ENV not in {"development", "production", "test"}:
+    raise ImproperlyConfigured(f"RESYNC_ENV must be development, production or test, not {RESYNC_ENV!r}")
+PRODUCTION = RESYNC_ENV == "production"
+
+VAR_DIR = Path(env.str("RESYNC_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _require(name: str) -> str:
+    """Return a required production variable or fail naming it."""
+    value = env.str(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"{name} is required when RESYNC_ENV=production (set it in the environment or .env)")
+    return value
+
+
+def _embedded_secret_key() -> str:
+    """Return the development secret key, generated once into var/ (mode 0600)."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+if PRODUCTION:
+    SECRET_KEY = _require("SECRET_KEY")
+    _database_url = _require("DATABASE_URL")
+    REDIS_URL: str | None = _require("REDIS_URL")
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS is required when RESYNC_ENV=production")
+    DEBUG = False
+else:
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _embedded_secret_key()
+    _database_url = env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'resync.sqlite3'}")
+    REDIS_URL = env.str("REDIS_URL", default="") or None
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+    DEBUG = env.bool("DEBUG", default=False)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "channels",
+    "huey.contrib.djhuey",
+    "audit",
+    "cachemig",
+    "tws",
+    "etl",
+    "resync_site",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "resync_site.middleware.CorrelationIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "resync_site.urls"
+ASGI_APPLICATION = "resync_site.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------
+DATABASES = {"default": env.db_url_config(_database_url)}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+    _db["OPTIONS"] = {
+        # WAL lets readers run beside the one writer; IMMEDIATE takes the write
+        # lock at BEGIN so concurrent writers queue instead of failing on upgrade.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    _db.setdefault("CONN_HEALTH_CHECKS", True)
+    _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+if env.str("RESYNC_TEST_DB_NAME", default=""):
+    _db["TEST"] = {"NAME": env.str("RESYNC_TEST_DB_NAME")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- caches ---------------------------------------------------------------
+_local = "django.core.cache.backends.locmem.LocMemCache"
+CACHES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": _local, "LOCATION": "resync-default"},
+    "legacy": {"BACKEND": _local, "LOCATION": "resync-legacy"},
+    "new": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": _local, "LOCATION": "resync-new"}
+    ),
+}
+
+# --- background work (Huey) -----------------------------------------------
+HUEY: dict[str, object]
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "resync_site.huey_app.ResyncRedisHuey",
+        "name": "resync",
+        "url": REDIS_URL,
+        "immediate": False,
+        "utc": True,
+    }
+else:
+    HUEY = {
+        "huey_class": "resync_site.huey_app.ResyncSqliteHuey",
+        "name": "resync",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": False,
+        "utc": True,
+    }
+HUEY["consumer"] = {"workers": env.int("HUEY_WORKERS", default=4), "worker_type": "thread"}
+
+# --- websockets -----------------------------------------------------------
+CHANNEL_LAYERS = {
+    "default": (
+        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        if REDIS_URL
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    )
+}
+
+# --- auth, i18n, static ---------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+
+LANGUAGE_CODE = "pt-br"
+LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "America/Sao_Paulo"  # display; storage is UTC (USE_TZ)
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- security -------------------------------------------------------------
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+# --- Resync platform ------------------------------------------------------
+# Heavy periodic work (verification, archival) runs this often.
+RESYNC_HEAVY_TASK_INTERVAL_SECONDS = env.int(
+    "RESYNC_HEAVY_TASK_INTERVAL_SECONDS", default=6 * 3600 if PRODUCTION else 2 * 3600
+)
+# /health/detailed and /metrics: open in development, staff/token/network in production.
+RESYNC_OBSERVABILITY_TOKEN = env.str("RESYNC_OBSERVABILITY_TOKEN", default="")
+RESYNC_METRICS_ALLOWED_NETWORKS = env.list("RESYNC_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+RESYNC_PROTECT_OBSERVABILITY = env.bool("RESYNC_PROTECT_OBSERVABILITY", default=PRODUCTION)
+# Components of /health/detailed beyond the built-in ones: (name, dotted path, critical).
+RESYNC_HEALTH_COMPONENTS: list[tuple[str, str, bool]] = []
+# Lifecycle hooks: dotted paths. core checks raise on failure; services are
+# ``async def start(tg)``; drains are ``async def drain()`` run at shutdown.
+RESYNC_CORE_CHECKS: list[str] = []
+RESYNC_BACKGROUND_SERVICES: list[str] = []
+RESYNC_SHUTDOWN_DRAINS: list[str] = []
+# Embedded servers started by `serve` (simulators): ``async def run(tg, host) -> str``.
+RESYNC_EMBEDDED_SERVERS: list[str] = []
+# Demo data loaders run by `manage.py demo_setup` (make run): callables returning a summary.
+RESYNC_DEMO_LOADERS: list[str] = []
+RESYNC_SHUTDOWN_GRACE_SECONDS = env.float("RESYNC_SHUTDOWN_GRACE_SECONDS", default=3.0)
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "context": {"()": "resync_site.logging.ContextFilter"},
+        "redact": {"()": "resync_site.logging.RedactionFilter"},
+    },
+    "formatters": {"json": {"()": "resync_site.logging.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["context", "redact"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "huey": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}
+
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 500
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
