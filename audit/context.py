@@ -10,6 +10,24 @@ from contextlib import contextmanager
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("resync_correlation_id", default=None)
 
 
+_user_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("resync_user_key", default=None)
+
+
+def get_user_key() -> str | None:
+    """Return the id of the authenticated user of the current request, if any."""
+    return _user_key.get()
+
+
+@contextmanager
+def user_scope(user_key: str | None) -> Iterator[None]:
+    """Bind the acting user's id for the duration of the block."""
+    token = _user_key.set(user_key)
+    try:
+        yield
+    finally:
+        _user_key.reset(token)
+
+
 def get_correlation_id() -> str | None:
     """Return the correlation id of the current request or task, if any."""
     return _correlation_id.get()

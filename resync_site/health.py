@@ -14,6 +14,8 @@ from django.core.cache import caches
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from resync_site.hooks import declared
+
 Status = Literal["ok", "degraded", "down"]
 Check = Callable[[], dict[str, Any]]
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -77,7 +79,7 @@ def components() -> list[tuple[str, Check, bool]]:
     built_in: list[tuple[str, Check, bool]] = [("database", check_database, True)]
     built_in += [(f"cache:{alias}", _check_cache(alias), False) for alias in settings.CACHES]
     built_in += [("huey", check_huey, False), ("channel_layer", check_channel_layer, False)]
-    extra = [(name, import_string(path), critical) for name, path, critical in settings.RESYNC_HEALTH_COMPONENTS]
+    extra = [(name, import_string(path), critical) for name, path, critical in declared("resync_health_components")]
     return built_in + extra
 
 

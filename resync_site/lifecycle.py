@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 
 from audit.exceptions import KeyRingError
 from audit.keyring import load_keyring
+from resync_site.hooks import declared
 
 log = logging.getLogger("resync.lifecycle")
 
@@ -55,7 +56,7 @@ def initialize_core_systems() -> None:
         load_keyring()
     except KeyRingError as exc:
         raise StartupError(str(exc)) from None
-    for path in settings.RESYNC_CORE_CHECKS:
+    for path in declared("resync_core_checks"):
         check: Callable[[], None] = import_string(path)
         try:
             check()
@@ -68,7 +69,7 @@ async def start_background_services(tg: asyncio.TaskGroup) -> dict[str, str]:
     """Start each background service in ``tg``; a failure degrades, never aborts."""
     started = _phase("start_background_services")
     states: dict[str, str] = {}
-    for path in settings.RESYNC_BACKGROUND_SERVICES:
+    for path in declared("resync_background_services"):
         try:
             start: Callable[[asyncio.TaskGroup], Awaitable[None]] = import_string(path)
             await start(tg)
@@ -121,7 +122,7 @@ async def shutdown_application(
     await stop_intake()
     log.info("shutdown: waiting for running tasks")
     await stop_workers()
-    for path in settings.RESYNC_SHUTDOWN_DRAINS:
+    for path in declared("resync_shutdown_drains"):
         drain: Callable[[], Awaitable[None]] = import_string(path)
         try:
             await drain()

@@ -9,7 +9,7 @@ from typing import Any
 from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from audit.context import correlation_scope, get_correlation_id
+from audit.context import correlation_scope, get_correlation_id, user_scope
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -35,6 +35,22 @@ class CorrelationIdMiddleware:
             response = await self.get_response(request)
         response[HEADER] = cid
         return response
+
+
+class UserContextMiddleware:
+    """Bind the authenticated user's id so flags and audit can key on it without a request."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        user = await request.auser()
+        with user_scope(str(user.pk) if user.is_authenticated else None):
+            return await self.get_response(request)
 
 
 def _header_value(scope: dict[str, Any]) -> str | None:

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "resync_site.middleware.UserContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -222,17 +223,8 @@ RESYNC_HEAVY_TASK_INTERVAL_SECONDS = env.int(
 RESYNC_OBSERVABILITY_TOKEN = env.str("RESYNC_OBSERVABILITY_TOKEN", default="")
 RESYNC_METRICS_ALLOWED_NETWORKS = env.list("RESYNC_METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 RESYNC_PROTECT_OBSERVABILITY = env.bool("RESYNC_PROTECT_OBSERVABILITY", default=PRODUCTION)
-# Components of /health/detailed beyond the built-in ones: (name, dotted path, critical).
-RESYNC_HEALTH_COMPONENTS: list[tuple[str, str, bool]] = []
-# Lifecycle hooks: dotted paths. core checks raise on failure; services are
-# ``async def start(tg)``; drains are ``async def drain()`` run at shutdown.
-RESYNC_CORE_CHECKS: list[str] = []
-RESYNC_BACKGROUND_SERVICES: list[str] = []
-RESYNC_SHUTDOWN_DRAINS: list[str] = []
-# Embedded servers started by `serve` (simulators): ``async def run(tg, host) -> str``.
-RESYNC_EMBEDDED_SERVERS: list[str] = []
-# Demo data loaders run by `manage.py demo_setup` (make run): callables returning a summary.
-RESYNC_DEMO_LOADERS: list[str] = []
+# Apps declare their health components, lifecycle hooks, embedded servers and
+# demo loaders on their AppConfig (see resync_site/hooks.py).
 RESYNC_SHUTDOWN_GRACE_SECONDS = env.float("RESYNC_SHUTDOWN_GRACE_SECONDS", default=3.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

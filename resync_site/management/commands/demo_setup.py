@@ -6,13 +6,13 @@ import os
 import secrets
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from resync_site.hooks import declared
 from resync_site.roles import ADMINS, roles_sync
 
 
@@ -39,6 +39,6 @@ class Command(BaseCommand):
                 )
         else:
             self.stdout.write(f"Demo admin '{username}' already exists; password unchanged.")
-        for path in settings.RESYNC_DEMO_LOADERS:
+        for path in declared("resync_demo_loaders"):
             summary = import_string(path)()
             self.stdout.write(f"demo data: {path}: {summary}")

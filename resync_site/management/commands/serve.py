@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils.module_loading import import_string
 
 from resync_site import lifecycle
+from resync_site.hooks import declared
 
 log = logging.getLogger("resync.serve")
 
@@ -95,7 +96,7 @@ class Runner:
         # Services live in their own group so shutdown can cancel them after the drains.
         async with asyncio.TaskGroup() as tg:
             if self.embedded:
-                for path in settings.RESYNC_EMBEDDED_SERVERS:
+                for path in declared("resync_embedded_servers"):
                     try:
                         url = await import_string(path)(tg, self.host)
                         log.info("embedded server %s listening at %s", path, url)
