@@ -32,6 +32,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/mypy --strict --scripts-are-modules scripts/governance
 	$(VENV)/bin/pylint -E --rcfile=pyproject.toml resync_site tws etl cachemig audit
 	$(PY) scripts/governance
 
