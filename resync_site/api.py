@@ -124,7 +124,7 @@ class LanguageIn(Schema):
 def me_language(request: HttpRequest, payload: LanguageIn, response: HttpResponse) -> dict[str, Any]:
     """Store the caller's language in the language cookie; the UI defaults to pt-BR."""
     translation.activate(payload.language)
-    request.LANGUAGE_CODE = payload.language  # type: ignore[attr-defined]
+    request.LANGUAGE_CODE = payload.language
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         payload.language,
