@@ -132,13 +132,15 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    # A file, not :memory:, so that threads and subprocesses in tests share it (pytest-xdist suffixes it).
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test-resync.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db.setdefault("CONN_HEALTH_CHECKS", True)
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 if env.str("RESYNC_TEST_DB_NAME", default=""):
-    _db["TEST"] = {"NAME": env.str("RESYNC_TEST_DB_NAME")}
+    _db["TEST"] = {**_db.get("TEST", {}), "NAME": env.str("RESYNC_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- caches ---------------------------------------------------------------
