@@ -180,7 +180,11 @@ CHANNEL_LAYERS = {
     "default": (
         {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
         if REDIS_URL
-        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+        else {
+            "BACKEND": "resync_site.channel_layers.ThreadSafeInMemoryChannelLayer",
+            # Bursts of log lines must queue, not be dropped; late clients fill gaps from the database.
+            "CONFIG": {"capacity": 5000, "expiry": 60},
+        }
     )
 }
 
