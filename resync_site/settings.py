@@ -232,6 +232,9 @@ RESYNC_METRICS_ALLOWED_NETWORKS = env.list("RESYNC_METRICS_ALLOWED_NETWORKS", de
 RESYNC_PROTECT_OBSERVABILITY = env.bool("RESYNC_PROTECT_OBSERVABILITY", default=PRODUCTION)
 # Apps declare their health components, lifecycle hooks, embedded servers and
 # demo loaders on their AppConfig (see resync_site/hooks.py).
+# `manage.py worker` serves its own metrics here (0 disables); Prometheus scrapes each worker.
+RESYNC_WORKER_METRICS_PORT = env.int("RESYNC_WORKER_METRICS_PORT", default=9108)
+RESYNC_WORKER_METRICS_HOST = env.str("RESYNC_WORKER_METRICS_HOST", default="127.0.0.1")
 RESYNC_SHUTDOWN_GRACE_SECONDS = env.float("RESYNC_SHUTDOWN_GRACE_SECONDS", default=3.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
