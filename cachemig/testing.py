@@ -18,7 +18,7 @@ from cachemig.guards import CallFigures
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class override_flag:  # noqa: N801 — named like django-waffle's helper, used as a decorator
+class override_flag:
     """Force flag ``name`` to ``active`` in this process: ``with override_flag(...)`` or ``@override_flag(...)``."""
 
     def __init__(self, name: str, active: bool = True) -> None:

@@ -66,7 +66,7 @@ def evaluate_guard(flag: str) -> GuardReport | None:
         return None
     try:
         report = guard()
-    except Exception as exc:  # noqa: BLE001 — a broken guard is a breached guard, reported
+    except Exception as exc:
         log.exception("guard of flag %s raised", flag)
         return GuardReport(ok=False, figures={}, reason=f"guard failed: {type(exc).__name__}: {exc}"[:300])
     return report

@@ -35,7 +35,11 @@ class Command(BaseCommand):
         header = f"{'NAME':<30} {'STATE':<10} {'%':>4} {'OVERRIDE':<8} {'GUARD':<28} LAST CHANGE"
         self.stdout.write(header)
         for r in rows:
-            change = f"{timezone.localtime(r.updated_at):%Y-%m-%d %H:%M:%S} by {r.updated_by}: {r.reason}" if r.updated_at else ""
+            change = (
+                f"{timezone.localtime(r.updated_at):%Y-%m-%d %H:%M:%S} by {r.updated_by}: {r.reason}"
+                if r.updated_at
+                else ""
+            )
             self.stdout.write(
                 f"{r.name:<30} {r.state:<10} {r.percent:>4} {r.override:<8} {r.guard_status[:28]:<28} {change}"
             )
