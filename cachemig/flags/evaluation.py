@@ -186,7 +186,6 @@ def _refresh_from_event_loop() -> Snapshot:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flags-refresh")
         if _inflight is None or _inflight.done():
             _inflight = _executor.submit(_load_closing)
-            _inflight.add_done_callback(_install_future)
         pending = _inflight
     if _snapshot.loaded_at == 0.0:
         try:
@@ -194,11 +193,6 @@ def _refresh_from_event_loop() -> Snapshot:
         except Exception:  # noqa: BLE001 — a slow database degrades to the defaults, never blocks callers
             log.warning("flags: first load did not finish in %s s; using defaults", LOAD_TIMEOUT_SECONDS)
     return _snapshot
-
-
-def _install_future(future: Future[Snapshot]) -> None:
-    if not future.cancelled() and future.exception() is None:
-        _install(future.result())
 
 
 def _install(snap: Snapshot) -> None:
@@ -211,7 +205,9 @@ def _load_closing() -> Snapshot:
     from django.db import connection
 
     try:
-        return _load()
+        snap = _load()
+        _install(snap)  # before the waiting caller wakes up
+        return snap
     finally:
         connection.close()
 
