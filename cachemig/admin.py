@@ -36,7 +36,7 @@ class RolloutEventInline(admin.TabularInline):
 
 @admin.register(FeatureFlag)
 class FeatureFlagAdmin(admin.ModelAdmin):
-    list_display = ("name", "state", "exposure_percent", "override", "guard", "updated_at", "updated_by", "reason")
+    list_display = ("name", "state", "exposure_percent", "override", "guard_status_now", "updated_at", "updated_by", "reason")
     search_fields = ("name", "description")
     fields = ("name", "description", "state", "percent", "rollout_plan", "group_id", "guard", "reason")
     inlines = (RolloutEventInline,)
@@ -54,14 +54,14 @@ class FeatureFlagAdmin(admin.ModelAdmin):
         return flags.env_override(obj.name)
 
     @admin.display(description="guard status")
-    def guard(self, obj: FeatureFlag) -> str:
+    def guard_status_now(self, obj: FeatureFlag) -> str:
         return guard_status(obj.name)[0]
 
     def save_model(self, request: HttpRequest, obj: FeatureFlag, form: Any, change: bool) -> None:
         reason = form.cleaned_data.get("reason") or "edited in the admin"
         edits = {k: form.cleaned_data[k] for k in services.EDITABLE if k in form.changed_data}
         if not change:
-            services.flag_create(name=obj.name, acting_user=request.user, reason=reason, **edits)
+            obj.pk = services.flag_create(name=obj.name, acting_user=request.user, reason=reason, **edits).pk
         elif edits:
             services.flag_update(name=obj.name, changes=edits, acting_user=request.user, reason=reason)
         if any(k in form.changed_data for k in STATE_FIELDS):

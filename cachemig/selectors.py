@@ -98,7 +98,8 @@ def flags_referenced_in_code() -> dict[str, list[str]]:
         text = path.read_text(encoding="utf-8", errors="replace")
         for match in _REFERENCE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            refs.setdefault(match.group(1), []).append(f"{path.relative_to(base)}:{line}")
+            shown = path.relative_to(base) if base in path.parents else path
+            refs.setdefault(match.group(1), []).append(f"{shown}:{line}")
     return refs
 
 
