@@ -36,7 +36,16 @@ class RolloutEventInline(admin.TabularInline):
 
 @admin.register(FeatureFlag)
 class FeatureFlagAdmin(admin.ModelAdmin):
-    list_display = ("name", "state", "exposure_percent", "override", "guard_status_now", "updated_at", "updated_by", "reason")
+    list_display = (
+        "name",
+        "state",
+        "exposure_percent",
+        "override",
+        "guard_status_now",
+        "updated_at",
+        "updated_by",
+        "reason",
+    )
     search_fields = ("name", "description")
     fields = ("name", "description", "state", "percent", "rollout_plan", "group_id", "guard", "reason")
     inlines = (RolloutEventInline,)

@@ -27,7 +27,14 @@ def test_the_list_shows_state_percent_override_and_guard(
     at_percent(FLAG, 25)
     tws_guard.set(calls=400, errors=100)
     html = admin_client_.get(CHANGELIST).content.decode().lower()
-    for text in (FLAG.lower(), "percentage", "25", "env override", "guard status", "breached: error ratio 25.0% &gt; 5.0%"):
+    for text in (
+        FLAG.lower(),
+        "percentage",
+        "25",
+        "env override",
+        "guard status",
+        "breached: error ratio 25.0% &gt; 5.0%",
+    ):
         assert text in html
 
 
@@ -46,7 +53,9 @@ def test_advance_shows_the_gate_figures_before_changing_anything(
     assert FeatureFlag.objects.get(name=FLAG).exposure == 25
 
 
-def test_confirming_advance_applies_it_and_a_refusal_is_shown(admin_client_: Client, tws_guard: InjectedFigures) -> None:
+def test_confirming_advance_applies_it_and_a_refusal_is_shown(
+    admin_client_: Client, tws_guard: InjectedFigures
+) -> None:
     at_percent(FLAG, 25)
     tws_guard.set(calls=400, errors=100)
     data = {"action": "advance_to_next_stage", ACTION_CHECKBOX_NAME: [pk(FLAG)], "confirm": "yes"}

@@ -50,7 +50,9 @@ def test_rollout_advances_then_refuses_with_the_gate_figures(admin_client_: Clie
 
 def test_rollback_returns_to_zero(admin_client_: Client) -> None:
     at_percent(FLAG, 50)
-    response = admin_client_.post(f"/api/flags/{FLAG}/rollback", {"reason": "incident 42"}, content_type="application/json")
+    response = admin_client_.post(
+        f"/api/flags/{FLAG}/rollback", {"reason": "incident 42"}, content_type="application/json"
+    )
     assert response.status_code == 200
     assert response.json() == {"flag": FLAG, "from_percent": 50, "to_percent": 0, "reason": "incident 42"}
     assert FeatureFlag.objects.get(name=FLAG).exposure == 0

@@ -96,7 +96,9 @@ def test_an_unknown_flag_raises_in_tests() -> None:
         flags.is_enabled("NO_SUCH_FLAG")
 
 
-def test_an_unknown_flag_logs_an_error_and_is_off_in_production(settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unknown_flag_logs_an_error_and_is_off_in_production(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.CACHEMIG_STRICT_FLAGS = False
     with caplog.at_level(logging.ERROR, logger="resync.flags"):
         assert flags.is_enabled("NO_SUCH_FLAG", "k") is False
