@@ -171,7 +171,7 @@ def _refresh_here() -> Snapshot:
         return _snapshot
     try:
         if time.monotonic() >= _next_check:
-            _install(_load())
+            _install(_load_leaving_no_connection())
         return _snapshot
     finally:
         _lock.release()
@@ -199,6 +199,19 @@ def _install(snap: Snapshot) -> None:
     global _snapshot, _next_check
     _snapshot = snap
     _next_check = time.monotonic() + conf.refresh_seconds()
+
+
+def _load_leaving_no_connection() -> Snapshot:
+    # Pool threads (sync_to_async(thread_sensitive=False)) evaluate flags too: a
+    # connection opened only for this read would outlive the thread's work.
+    from django.db import connection
+
+    opened_here = connection.connection is None and not connection.in_atomic_block
+    try:
+        return _load()
+    finally:
+        if opened_here:
+            connection.close()
 
 
 def _load_closing() -> Snapshot:
