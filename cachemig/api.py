@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from audit.exceptions import PermissionDeniedError
 from cachemig import selectors, services
@@ -33,7 +33,7 @@ class FlagOut(Schema):
 
 
 class RolloutIn(Schema):
-    to: int | None = None
+    to: int | None = Field(default=None, ge=1, le=100)
     force: bool = False
     dry_run: bool = False
     reason: str = ""

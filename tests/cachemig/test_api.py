@@ -62,3 +62,9 @@ def test_unknown_flags_are_404(admin_client_: Client) -> None:
     response = admin_client_.post("/api/flags/NOPE/rollback", {}, content_type="application/json")
     assert response.status_code == 404
     assert response.json()["code"] == "flag_not_found"
+
+
+def test_a_target_outside_1_to_100_is_a_validation_error(admin_client_: Client) -> None:
+    response = admin_client_.post(f"/api/flags/{FLAG}/rollout", {"to": 150}, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "to"
