@@ -80,7 +80,8 @@ class Snapshot:
 
 _snapshot = Snapshot(flags={}, source="defaults", loaded_at=0.0, live_env=True)
 _next_check = 0.0
-_lock = threading.Lock()
+_lock = threading.Lock()  # held by the one thread re-reading the database in place
+_executor_lock = threading.Lock()  # never held across I/O: event loop threads take it
 _executor: ThreadPoolExecutor | None = None
 _inflight: Future[Snapshot] | None = None
 _test_overrides: dict[str, bool] = {}
@@ -181,7 +182,7 @@ def _refresh_from_event_loop() -> Snapshot:
     # The ORM may not run on an event loop thread: reload on a helper thread.
     # The first load waits for it; later ones answer from the previous snapshot.
     global _executor, _inflight
-    with _lock:
+    with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flags-refresh")
         if _inflight is None or _inflight.done():
