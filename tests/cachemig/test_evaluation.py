@@ -6,6 +6,9 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from audit.context import correlation_scope, user_scope
 from cachemig import flags
@@ -123,3 +126,22 @@ async def test_async_callers_evaluate_without_touching_the_orm_on_the_event_loop
     # The first evaluation on an event loop loads the flags on a helper thread.
     assert flags.is_enabled("MIGRATION_ENABLE_METRICS")
     assert not flags.is_enabled("TWS_UNIFIED_V2_ENABLED", "k")
+
+
+@pytest.mark.usefixtures("db")
+@hyp_settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    keys=st.lists(st.text(min_size=1, max_size=20), min_size=1, max_size=60, unique=True),
+    p=st.integers(0, 100),
+    q=st.integers(0, 100),
+)
+def test_is_enabled_keeps_every_key_when_the_percentage_grows(keys: list[str], p: int, q: int) -> None:
+    low, high = sorted((p, q))
+    FeatureFlag.objects.filter(name=FLAG).update(state="percentage", percent=low)
+    flags.invalidate()
+    at_low = {k for k in keys if flags.is_enabled(FLAG, k)}
+    FeatureFlag.objects.filter(name=FLAG).update(state="percentage", percent=high)
+    flags.invalidate()
+    at_high = {k for k in keys if flags.is_enabled(FLAG, k)}
+    assert at_low <= at_high
+    assert at_low == {k for k in keys if low > 0 and flags.normalized_value(FLAG, k) <= low}
