@@ -27,6 +27,8 @@ from cachemig.exceptions import UnknownFlagError
 from cachemig.flags.registry import DEFAULTS_OF_RECORD
 
 log = logging.getLogger("resync.flags")
+_monotonic = time.monotonic
+_murmur3 = mmh3.hash
 
 Override = Literal["on", "off", "unset"]
 Source = Literal["database", "defaults"]
@@ -67,6 +69,21 @@ class Snapshot:
     loaded_at: float
     live_env: bool
     env: dict[str, Override] = field(default_factory=dict)
+    # Per flag, what the hot path needs: a fixed answer (override, on, off) or
+    # (bucketing prefix "<group id>:", percent). Empty when overrides are read live.
+    fast: dict[str, bool | tuple[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.live_env:
+            return
+        for name, flag in self.flags.items():
+            override = self.override(name)
+            if override != "unset":
+                self.fast[name] = override == "on"
+            elif flag.state == "on" or flag.state == "off" or flag.percent <= 0:
+                self.fast[name] = flag.state == "on"
+            else:
+                self.fast[name] = (f"{flag.group_id}:", flag.percent)
 
     def override(self, name: str) -> Override:
         """Return the environment override of ``name`` (cached until the next refresh)."""
@@ -93,7 +110,17 @@ def is_enabled(name: str, key: str | None = None) -> bool:
     """Return whether flag ``name`` is on for ``key`` (default: the current user, else the correlation id)."""
     if _test_overrides and name in _test_overrides:
         return _test_overrides[name]
-    snap = _snapshot if time.monotonic() < _next_check else current_snapshot()
+    snap = _snapshot if _monotonic() < _next_check else current_snapshot()
+    fast = snap.fast.get(name)
+    if fast is not None:
+        if isinstance(fast, bool):
+            return fast
+        prefix, percent = fast
+        if key is None:
+            key = get_user_key() or get_correlation_id()
+            if key is None:
+                return False
+        return bool(_murmur3(f"{prefix}{key}", 0, False) % 100 + 1 <= percent)
     override = snap.override(name)
     if override != "unset":
         return override == "on"
@@ -180,19 +207,21 @@ def _refresh_here() -> Snapshot:
 
 def _refresh_from_event_loop() -> Snapshot:
     # The ORM may not run on an event loop thread: reload on a helper thread.
-    # The first load waits for it; later ones answer from the previous snapshot.
+    # The first load, and the one after this process changed a flag, wait for it
+    # (one small query); a merely aged snapshot keeps answering meanwhile.
     global _executor, _inflight
+    must_wait = _snapshot.loaded_at == 0.0 or _next_check == 0.0
     with _executor_lock:
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flags-refresh")
         if _inflight is None or _inflight.done():
             _inflight = _executor.submit(_load_closing)
         pending = _inflight
-    if _snapshot.loaded_at == 0.0:
+    if must_wait:
         try:
             return pending.result(timeout=LOAD_TIMEOUT_SECONDS)
-        except Exception:  # noqa: BLE001 — a slow database degrades to the defaults, never blocks callers
-            log.warning("flags: first load did not finish in %s s; using defaults", LOAD_TIMEOUT_SECONDS)
+        except Exception:  # noqa: BLE001 — a slow database degrades to the last snapshot, never blocks callers
+            log.warning("flags: reload did not finish in %s s; answering from the last snapshot", LOAD_TIMEOUT_SECONDS)
     return _snapshot
 
 

@@ -145,3 +145,26 @@ def test_is_enabled_keeps_every_key_when_the_percentage_grows(keys: list[str], p
     at_high = {k for k in keys if flags.is_enabled(FLAG, k)}
     assert at_low <= at_high
     assert at_low == {k for k in keys if low > 0 and flags.normalized_value(FLAG, k) <= low}
+
+
+def test_outside_tests_overrides_are_read_once_per_refresh_and_answers_stay_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cachemig import conf
+
+    monkeypatch.setattr(conf, "live_env_overrides", lambda: False)
+    at_percent(FLAG, 30)
+    keys = [f"k{i}" for i in range(500)]
+    assert {k for k in keys if flags.is_enabled(FLAG, k)} == keys_on(FLAG, 30, 500)
+    assert flags.is_enabled("MIGRATION_ENABLE_METRICS", "k")
+    assert not flags.is_enabled("TWS_UNIFIED_V2_ENABLED", "k")
+    with user_scope(next(k for k in keys if flags.normalized_value(FLAG, k) <= 30)):
+        assert flags.is_enabled(FLAG)
+    assert not flags.is_enabled(FLAG)  # no key at all
+    monkeypatch.setenv(f"APP_{FLAG}", "false")
+    assert any(flags.is_enabled(FLAG, k) for k in keys)  # the process has not re-read its flags yet
+    flags.invalidate()  # what the next refresh (or a restart) does
+    assert not any(flags.is_enabled(FLAG, k) for k in keys)
+    monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "true")
+    flags.invalidate()
+    assert flags.is_enabled("TWS_UNIFIED_V2_ENABLED", "k")
