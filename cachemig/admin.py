@@ -67,7 +67,9 @@ class FeatureFlagAdmin(admin.ModelAdmin):
         return guard_status(obj.name)[0]
 
     def save_model(self, request: HttpRequest, obj: FeatureFlag, form: Any, change: bool) -> None:
-        reason = form.cleaned_data.get("reason") or "edited in the admin"
+        # The form shows the last change's reason; only a newly typed one describes this change.
+        typed = form.cleaned_data.get("reason") if "reason" in form.changed_data else ""
+        reason = typed or "edited in the admin"
         edits = {k: form.cleaned_data[k] for k in services.EDITABLE if k in form.changed_data}
         if not change:
             obj.pk = services.flag_create(name=obj.name, acting_user=request.user, reason=reason, **edits).pk
