@@ -178,20 +178,38 @@ def encrypt(plaintext: str | bytes, *, associated_data: bytes = b"") -> str:
     ring = load_keyring()
     data = plaintext.encode() if isinstance(plaintext, str) else plaintext
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    sealed = AESGCM(ring.encryption.keys[ring.encryption.active]).encrypt(nonce, data, associated_data)
+    sealed = _cipher(ring.encryption.keys[ring.encryption.active]).encrypt(nonce, data, associated_data)
     return ring.encryption.active + _SEP + base64.b64encode(nonce + sealed).decode()
+
+
+def _ring_with(purpose: str, key_id: str) -> KeyRing:
+    # Another process may have rotated the ring since we loaded it: reload once before giving up.
+    ring = load_keyring()
+    if key_id not in getattr(ring, purpose).keys and not os.environ.get("AUDIT_KEYRING"):
+        reset_keyring_cache()
+        ring = load_keyring()
+    return ring
+
+
+_ciphers: dict[bytes, AESGCM] = {}
+
+
+def _cipher(key: bytes) -> AESGCM:
+    cipher = _ciphers.get(key)
+    if cipher is None:
+        cipher = _ciphers[key] = AESGCM(key)
+    return cipher
 
 
 def decrypt_bytes(token: str, *, associated_data: bytes = b"") -> bytes:
     """Return the plaintext bytes of a value sealed by :func:`encrypt`."""
     key_id, _, body = token.partition(_SEP)
-    ring = load_keyring()
-    key = ring.encryption.keys.get(key_id)
+    key = _ring_with("encryption", key_id).encryption.keys.get(key_id)
     if key is None:
         raise KeyRingError(f"no encryption key {key_id!r} in the key ring")
     try:
         raw = base64.b64decode(body, validate=True)
-        return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data)
+        return _cipher(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data)
     except (binascii.Error, ValueError, InvalidTag) as exc:
         raise KeyRingError(f"value sealed with key {key_id!r} does not decrypt (altered or wrong key)") from exc
 
@@ -215,7 +233,7 @@ def sign(data: bytes) -> tuple[str, str]:
 
 def verify_signature(data: bytes, *, key_id: str, signature: str) -> bool:
     """Return whether ``signature`` is the HMAC of ``data`` under signing key ``key_id``."""
-    key = load_keyring().signing.keys.get(key_id)
+    key = _ring_with("signing", key_id).signing.keys.get(key_id) if key_id else None
     if key is None:
         return False
     return hmac.compare_digest(hmac.new(key, data, hashlib.sha256).hexdigest(), signature)

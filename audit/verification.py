@@ -1,0 +1,209 @@
+"""Verify the chain: every link, hash, signature and payload; gaps, insertions, reordering, truncation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from audit import chain, conf, keyring, metrics
+from audit.checkpoints import checkpoints_read
+from audit.exceptions import KeyRingError
+from audit.models import AuditArchive, AuditEntry, ChainHead
+
+log = logging.getLogger("resync.audit")
+
+Row = tuple[int, Any, str, str, str, str, str, str, str, str, str, str]
+ROW_FIELDS = (
+    "seq",
+    "timestamp",
+    "actor",
+    "action",
+    "target",
+    "correlation_id",
+    "key_id",
+    "payload",
+    "prev_hash",
+    "hash",
+    "signature",
+    "sig_key_id",
+)
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of one verification."""
+
+    ok: bool = True
+    checked: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    first_bad_seq: int | None = None
+    problem: str = ""
+    pending: int = 0
+    checkpoint_seq: int | None = None
+    elapsed_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def fail(self, seq: int | None, problem: str) -> None:
+        """Mark the report failed at ``seq`` (the first failure wins)."""
+        if self.ok:
+            self.ok, self.first_bad_seq, self.problem = False, seq, problem
+
+    def summary(self) -> str:
+        """Return one line an operator reads."""
+        if self.ok:
+            span = f"seq {self.first_seq}..{self.last_seq}" if self.checked else "no sealed entries"
+            return f"audit chain OK: {self.checked} entries verified ({span}), {self.pending} pending"
+        where = f"at seq {self.first_bad_seq}" if self.first_bad_seq is not None else "in the checkpoint store"
+        return f"audit chain BROKEN {where}: {self.problem}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data."""
+        return {**asdict(self), "summary": self.summary()}
+
+
+class ChainWalker:
+    """Check entries one by one, in seq order, against the previous one."""
+
+    def __init__(self, report: VerifyReport, *, expected_seq: int, prev_hash: str, anchored: bool = True) -> None:
+        self.report, self.expected, self.prev, self.anchored = report, expected_seq, prev_hash, anchored
+        self.marks: dict[int, str] = {}  # seq -> hash a signed checkpoint says it must have
+
+    def feed(self, row: Row) -> bool:
+        """Check one row; return False once the chain is broken."""
+        seq, moment, actor, action, target, cid, key_id, payload, prev_hash, stored, signature, sig_key_id = row
+        report = self.report
+        if not self.anchored:  # --from N: trust the first row's link, check everything else
+            self.expected, self.prev, self.anchored = seq, prev_hash, True
+        if seq != self.expected:
+            report.fail(self.expected, f"entries {self.expected}..{seq - 1} are missing (deleted)")
+            return False
+        timestamp = moment if isinstance(moment, str) else chain.format_timestamp(moment)
+        computed = chain.entry_hash(
+            seq=seq,
+            timestamp=timestamp,
+            actor=actor,
+            action=action,
+            target=target,
+            correlation_id=cid,
+            key_id=key_id,
+            payload=payload,
+            prev_hash=prev_hash,
+        )
+        if computed != stored:
+            report.fail(seq, "entry altered: its content does not match its hash (changed, swapped or inserted)")
+            return False
+        if prev_hash != self.prev:
+            report.fail(seq, "link broken: previous hash does not match the entry before (reordered or inserted)")
+            return False
+        if not keyring.verify_signature(stored.encode(), key_id=sig_key_id, signature=signature):
+            report.fail(seq, f"signature invalid under signing key {sig_key_id!r} (forged or inserted)")
+            return False
+        if keyring.key_id_of(payload) != key_id:
+            report.fail(seq, "payload key id does not match the recorded key id")
+            return False
+        try:
+            keyring.decrypt_bytes(payload)
+        except KeyRingError as exc:
+            report.fail(seq, f"payload does not decrypt: {exc}")
+            return False
+        mark = self.marks.get(seq)
+        if mark is not None and mark != stored:
+            report.fail(seq, "entry differs from a signed checkpoint (chain rewritten)")
+            return False
+        if report.first_seq is None:
+            report.first_seq = seq
+        report.last_seq, report.checked = seq, report.checked + 1
+        self.prev, self.expected = stored, seq + 1
+        return True
+
+
+def _anchor(report: VerifyReport) -> tuple[int, str]:
+    archive = AuditArchive.objects.order_by("-last_seq").first()
+    if archive is None:
+        return 1, chain.GENESIS_HASH
+    document = archive_anchor_document(archive)
+    if not chain.document_signed({**document, "signature": archive.signature, "sig_key_id": archive.sig_key_id}):
+        report.fail(archive.last_seq, f"archive record #{archive.first_seq}-#{archive.last_seq} has a bad signature")
+    return archive.last_seq + 1, archive.last_hash
+
+
+def archive_anchor_document(archive: AuditArchive) -> dict[str, Any]:
+    """Return the signed fields of an archive record."""
+    return {
+        "first_seq": archive.first_seq,
+        "last_seq": archive.last_seq,
+        "first_prev_hash": archive.first_prev_hash,
+        "last_hash": archive.last_hash,
+        "count": archive.count,
+        "file_name": archive.file_name,
+        "file_sha256": archive.file_sha256,
+    }
+
+
+def _rows(start: int) -> Iterable[Row]:
+    queryset = AuditEntry.objects.filter(seq__gte=start).order_by("seq").values_list(*ROW_FIELDS)
+    return queryset.iterator(chunk_size=5000)  # type: ignore[return-value]
+
+
+def chain_verify(*, from_seq: int | None = None) -> VerifyReport:
+    """Verify the live chain (from ``from_seq`` or its anchor) against itself, the head row and checkpoints."""
+    started = time.perf_counter()
+    report = VerifyReport()
+    start, prev = _anchor(report)
+    walker = ChainWalker(report, expected_seq=start, prev_hash=prev, anchored=from_seq is None or from_seq <= start)
+    if from_seq is not None and from_seq > start:
+        start = from_seq
+    checkpoints, forged = checkpoints_read()
+    walker.marks = {c.seq: c.hash for c in checkpoints}
+    for row in _rows(start):
+        if not walker.feed(row):
+            break
+    last_seen = walker.expected - 1
+    if report.ok:
+        head = ChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
+        newest = checkpoints[0].seq if checkpoints else 0
+        report.checkpoint_seq = newest or None
+        if newest > last_seen:
+            report.fail(last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (signed checkpoint at seq {newest})")
+        elif head > last_seen:
+            report.fail(last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (chain head at seq {head})")
+        elif forged:
+            report.fail(None, f"checkpoint store tampered: {', '.join(forged[:5])} fail their signature")
+    report.pending = AuditEntry.objects.filter(seq__isnull=True).count()
+    report.elapsed_seconds = round(time.perf_counter() - started, 4)
+    _remember(report)
+    return report
+
+
+def _remember(report: VerifyReport) -> None:
+    if not report.ok:
+        metrics.verify_failures_total.inc()
+        log.error("audit: %s", report.summary(), extra={"first_bad_seq": report.first_bad_seq})
+    else:
+        log.info("audit: %s", report.summary())
+    path = conf.checkpoint_dir() / "last-verification.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**report.as_dict(), "at": chain.format_timestamp(datetime.now().astimezone())}))
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("audit: last verification result not stored: %s", exc)
+
+
+def last_verification() -> dict[str, Any] | None:
+    """Return the stored result of the last verification in any process, if any."""
+    path: Path = conf.checkpoint_dir() / "last-verification.json"
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) else None
