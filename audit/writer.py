@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 
 from audit import conf, metrics
 from audit.checkpoints import CheckpointPolicy, checkpoint_write
@@ -26,10 +26,22 @@ log = logging.getLogger("resync.audit")
 
 @dataclass(slots=True)
 class Ticket:
-    """A sync writer waiting for its entry (or its seal request) to be committed."""
+    """A sync writer waiting for its entry (or its seal request) to be committed, or to be asked to lead."""
 
-    done: threading.Event = field(default_factory=threading.Event)
+    event: threading.Event = field(default_factory=threading.Event)
+    committed: bool = False
     error: BaseException | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Return whether the entry was committed or failed."""
+        return self.committed or self.error is not None
+
+    def settle(self, error: BaseException | None = None) -> None:
+        """Tell the waiting writer how its entry ended."""
+        self.error = error
+        self.committed = error is None
+        self.event.set()
 
 
 @dataclass(slots=True)
@@ -120,7 +132,14 @@ class AuditWriter:
         item = Item(draft, Ticket())
         if not self._accept(item, wait=False):
             await asyncio.to_thread(self._accept, item)
-        await asyncio.to_thread(self._lead, item)
+        await asyncio.to_thread(self._lead_from_pool, item)
+
+    def _lead_from_pool(self, item: Item) -> None:
+        # Pool threads outlive the call: never leave a database connection open on one.
+        try:
+            self._lead(item)
+        finally:
+            connection.close()
 
     def _after_commit(self) -> None:
         if not getattr(self._local, "unsealed", False):
@@ -143,21 +162,39 @@ class AuditWriter:
         ticket = item.ticket
         if ticket is None:
             return
-        # Whoever holds the lock flushes everything queued so far: that is the group commit.
-        with self._flush_lock:
-            if not ticket.done.is_set():
+        # Group commit: whoever gets the lock seals everything queued so far; the others
+        # sleep on their own ticket until it is settled or they are handed the lead.
+        while not ticket.settled:
+            if self._flush_lock.acquire(blocking=False):
                 try:
-                    self._flush_locked()
+                    if not ticket.settled:
+                        self._flush_locked()
                 except Exception:  # noqa: BLE001 — the ticket carries the error to its writer
                     pass
+                finally:
+                    self._flush_lock.release()
+                    self._hand_off()
+            else:
+                ticket.event.wait()
+                ticket.event.clear()
         if ticket.error is not None:
             raise ticket.error
+
+    def _hand_off(self) -> None:
+        # Wake the first writer still waiting, so entries queued during our flush get a leader.
+        with self._cond:
+            waiting = next((item.ticket for item in self._buffer if item.ticket is not None), None)
+        if waiting is not None:
+            waiting.event.set()
 
     # --- flushing ----------------------------------------------------------
     def flush(self) -> SealResult | None:
         """Seal everything accepted so far; on failure the batch is back at the front and the error raised."""
-        with self._flush_lock:
-            return self._flush_locked()
+        try:
+            with self._flush_lock:
+                return self._flush_locked()
+        finally:
+            self._hand_off()
 
     def _flush_locked(self) -> SealResult | None:
         with self._cond:
@@ -176,7 +213,7 @@ class AuditWriter:
         self.failing_since, self.last_flush_error = None, ""
         for item in batch:
             if item.ticket is not None:
-                item.ticket.done.set()
+                item.ticket.settle()
         if result.sealed:
             metrics.entries_total.inc(result.sealed)
         self.last_sealed_seq = result.last_seq
@@ -191,8 +228,7 @@ class AuditWriter:
         keep = [item for item in batch if item.ticket is None]
         for item in batch:
             if item.ticket is not None:  # a sync writer learns its entry was not committed
-                item.ticket.error = AuditUnavailable(f"audit entry not committed: {self.last_flush_error}")
-                item.ticket.done.set()
+                item.ticket.settle(AuditUnavailable(f"audit entry not committed: {self.last_flush_error}"))
         with self._cond:
             self._buffer[:0] = keep  # back at the front, in the original order
             size = len(self._buffer)
