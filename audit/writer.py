@@ -253,19 +253,20 @@ class AuditWriter:
 
     # --- worker and drain --------------------------------------------------
     async def run_worker(self) -> None:
-        """Flush on interval, when woken, and retry failures with back-off, until cancelled."""
-        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
+        """Flush on interval, when woken, and retry failures with back-off, until cancelled or drained."""
+        loop, wake = asyncio.get_running_loop(), asyncio.Event()
+        self._loop, self._wake = loop, wake
         backoff = 0.0
         try:
-            while True:
+            while self._loop is loop:  # drain() hands flushing back to the writers
                 interval = float(conf.get("AUDIT_FLUSH_INTERVAL_SECONDS"))
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=backoff or interval)
+                    await asyncio.wait_for(wake.wait(), timeout=backoff or interval)
                 except TimeoutError:
                     pass
-                self._wake.clear()
+                wake.clear()
                 idle = time.monotonic() - self.last_pass < float(conf.get("AUDIT_CHECKPOINT_SECONDS"))
-                if not self._buffer and idle and not backoff:
+                if self._loop is not loop or (not self._buffer and idle and not backoff):
                     continue
                 try:
                     await asyncio.to_thread(self.flush_from_worker)
@@ -273,14 +274,18 @@ class AuditWriter:
                 except Exception:  # noqa: BLE001 — retried; counted in audit_flush_failures_total
                     backoff = min(max(backoff * 2, 0.1), float(conf.get("AUDIT_FLUSH_RETRY_MAX_SECONDS")))
         finally:
-            self._loop = self._wake = None
+            if self._loop is loop:
+                self._loop = self._wake = None
 
     async def drain(self) -> int:
         """Seal every accepted entry (retrying until the drain timeout); return how many were left unsealed."""
         deadline = time.monotonic() + float(conf.get("AUDIT_DRAIN_TIMEOUT_SECONDS"))
         delay = 0.05
-        # From here on writers commit their own entries: the worker is about to be cancelled.
+        # From here on writers commit their own entries: the worker stops and is about to be cancelled.
+        wake = self._wake
         self._loop = self._wake = None
+        if wake is not None:
+            wake.set()
         while True:
             try:
                 await asyncio.to_thread(self.flush_from_worker)
