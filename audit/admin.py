@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -65,7 +64,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         match = getattr(request, "resolver_match", None)
         viewing = request.method == "GET" and match is not None and str(match.url_name).endswith("_change")
         if entry is not None and viewing and request.user.has_perm(DECRYPT_PERMISSION):
-            entry._decrypted = entry_view_decrypted(actor=request.user, entry=entry)  # type: ignore[attr-defined]
+            entry._decrypted = entry_view_decrypted(actor=request.user, entry=entry)
         return entry
 
     @admin.display(description="payload (decrypted)")

@@ -33,7 +33,7 @@ class ArchiveResult:
     count: int
 
 
-def _row_document(row: tuple) -> dict[str, object]:  # type: ignore[type-arg]
+def _row_document(row: tuple) -> dict[str, object]:
     document = dict(zip(ROW_FIELDS, row, strict=True))
     document["timestamp"] = chain.format_timestamp(row[1])
     return document
@@ -48,12 +48,10 @@ def entries_archive(*, older_than_days: int | None = None, limit: int = 100_000)
     previous = AuditArchive.objects.order_by("-last_seq").first()
     start = previous.last_seq + 1 if previous else 1
     rows = list(
-        AuditEntry.objects.filter(seq__gte=start, seq__lt=start + limit)
-        .order_by("seq")
-        .values_list(*ROW_FIELDS)
+        AuditEntry.objects.filter(seq__gte=start, seq__lt=start + limit).order_by("seq").values_list(*ROW_FIELDS)
     )
     # Only a prefix of the chain is cut: the first entry younger than retention ends it.
-    cut: list[tuple] = []  # type: ignore[type-arg]
+    cut: list[tuple] = []
     for row in rows:
         if row[1] >= cutoff or row[0] != start + len(cut):
             break
@@ -126,7 +124,7 @@ def archive_verify(path: Path) -> VerifyReport:
     walker = ChainWalker(report, expected_seq=int(manifest["first_seq"]), prev_hash=str(manifest["first_prev_hash"]))
     for line in gzip.decompress(content).splitlines():
         doc = json.loads(line)
-        if not walker.feed(tuple(doc[name] for name in ROW_FIELDS)):  # type: ignore[arg-type]
+        if not walker.feed(tuple(doc[name] for name in ROW_FIELDS)):
             return report
     if report.last_seq != manifest["last_seq"] or walker.prev != manifest["last_hash"]:
         report.fail((report.last_seq or 0) + 1, f"archive truncated: manifest ends at seq {manifest['last_seq']}")

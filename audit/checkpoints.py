@@ -73,7 +73,9 @@ def checkpoints_read() -> tuple[list[Checkpoint], list[str]]:
         if not isinstance(document, dict) or not chain.document_signed(document):
             forged.append(path.name)
             continue
-        found.append(Checkpoint(seq=int(document["seq"]), hash=str(document["hash"]), created_at=document["created_at"]))
+        found.append(
+            Checkpoint(seq=int(document["seq"]), hash=str(document["hash"]), created_at=document["created_at"])
+        )
     return found, forged
 
 

@@ -24,7 +24,9 @@ def check() -> dict[str, Any]:
         "buffer_capacity": capacity,
         "last_sealed_seq": head_seq,
         "last_verification": (
-            {k: verification.get(k) for k in ("ok", "at", "checked", "first_bad_seq", "problem")} if verification else None
+            {k: verification.get(k) for k in ("ok", "at", "checked", "first_bad_seq", "problem")}
+            if verification
+            else None
         ),
     }
     status = "ok"

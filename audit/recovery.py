@@ -39,5 +39,10 @@ def spill_recover() -> int:
         result = entries_seal(drafts=drafts, check_duplicates=True)
         path.unlink()
         total += len(drafts)
-        log.warning("audit: sealed %s entries kept at last shutdown (%s), head at seq %s", len(drafts), path.name, result.last_seq)
+        log.warning(
+            "audit: sealed %s entries kept at last shutdown (%s), head at seq %s",
+            len(drafts),
+            path.name,
+            result.last_seq,
+        )
     return total

@@ -25,7 +25,9 @@ def entries_filter(
         queryset = queryset.filter(actor=actor)
     if action:
         # "etl." selects a whole family of actions; a full name selects one.
-        queryset = queryset.filter(action__startswith=action) if action.endswith(".") else queryset.filter(action=action)
+        queryset = (
+            queryset.filter(action__startswith=action) if action.endswith(".") else queryset.filter(action=action)
+        )
     if target:
         queryset = queryset.filter(target=target)
     if since is not None:

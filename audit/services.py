@@ -86,9 +86,7 @@ def actor_label(actor: Any) -> str:
     return "anonymous"
 
 
-def draft_build(
-    *, action: str, actor: Any, target: str, data: dict[str, Any], request: HttpRequest | None
-) -> Draft:
+def draft_build(*, action: str, actor: Any, target: str, data: dict[str, Any], request: HttpRequest | None) -> Draft:
     """Return a draft entry with its payload encrypted under the active key."""
     if actor is None and request is not None:
         actor = getattr(request, "user", None)

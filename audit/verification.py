@@ -150,7 +150,7 @@ def archive_anchor_document(archive: AuditArchive) -> dict[str, Any]:
 
 def _rows(start: int) -> Iterable[Row]:
     queryset = AuditEntry.objects.filter(seq__gte=start).order_by("seq").values_list(*ROW_FIELDS)
-    return queryset.iterator(chunk_size=5000)  # type: ignore[return-value]
+    return queryset.iterator(chunk_size=5000)
 
 
 def chain_verify(*, from_seq: int | None = None) -> VerifyReport:
@@ -172,9 +172,14 @@ def chain_verify(*, from_seq: int | None = None) -> VerifyReport:
         newest = checkpoints[0].seq if checkpoints else 0
         report.checkpoint_seq = newest or None
         if newest > last_seen:
-            report.fail(last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (signed checkpoint at seq {newest})")
+            report.fail(
+                last_seen + 1,
+                f"tail truncated: entries after seq {last_seen} are missing (signed checkpoint at seq {newest})",
+            )
         elif head > last_seen:
-            report.fail(last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (chain head at seq {head})")
+            report.fail(
+                last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (chain head at seq {head})"
+            )
         elif forged:
             report.fail(None, f"checkpoint store tampered: {', '.join(forged[:5])} fail their signature")
     report.pending = AuditEntry.objects.filter(seq__isnull=True).count()

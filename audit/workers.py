@@ -47,7 +47,7 @@ async def verify_worker() -> None:
         try:
             await sync_to_async(chain_verify_recorded, thread_sensitive=False)(actor=None)
             await sync_to_async(entries_archive_recorded, thread_sensitive=False)(actor=None)
-        except Exception:  # noqa: BLE001 — the next round tries again; failures are logged and counted
+        except Exception:
             log.exception("audit: periodic verification or archival failed")
 
 

@@ -9,6 +9,7 @@ and the chain head row lock (services.entries_seal) keeps the chain linear acros
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -105,10 +106,8 @@ class AuditWriter:
     def _wake_worker(self) -> None:
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop closed between the check and the call
                 loop.call_soon_threadsafe(wake.set)
-            except RuntimeError:  # the loop closed between the check and the call
-                pass
 
     def record(self, draft: Draft) -> None:
         """Accept ``draft`` under the configured durability."""
@@ -169,8 +168,8 @@ class AuditWriter:
                 try:
                     if not ticket.settled:
                         self._flush_locked()
-                except Exception:  # noqa: BLE001 — the ticket carries the error to its writer
-                    pass
+                except Exception as exc:  # noqa: BLE001 — the ticket carries the error to its writer
+                    log.debug("audit: group commit failed: %s", type(exc).__name__)
                 finally:
                     self._flush_lock.release()
                     self._hand_off()
@@ -260,10 +259,8 @@ class AuditWriter:
         try:
             while self._loop is loop:  # drain() hands flushing back to the writers
                 interval = float(conf.get("AUDIT_FLUSH_INTERVAL_SECONDS"))
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=backoff or interval)
-                except TimeoutError:
-                    pass
                 wake.clear()
                 idle = time.monotonic() - self.last_pass < float(conf.get("AUDIT_CHECKPOINT_SECONDS"))
                 if self._loop is not loop or (not self._buffer and idle and not backoff):

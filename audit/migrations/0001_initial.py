@@ -4,68 +4,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditArchive',
+            name="AuditArchive",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_seq', models.BigIntegerField(unique=True)),
-                ('last_seq', models.BigIntegerField(unique=True)),
-                ('first_prev_hash', models.CharField(max_length=64)),
-                ('last_hash', models.CharField(max_length=64)),
-                ('count', models.PositiveIntegerField()),
-                ('file_name', models.CharField(max_length=255)),
-                ('file_sha256', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField()),
-                ('signature', models.CharField(max_length=64)),
-                ('sig_key_id', models.CharField(max_length=32)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("first_seq", models.BigIntegerField(unique=True)),
+                ("last_seq", models.BigIntegerField(unique=True)),
+                ("first_prev_hash", models.CharField(max_length=64)),
+                ("last_hash", models.CharField(max_length=64)),
+                ("count", models.PositiveIntegerField()),
+                ("file_name", models.CharField(max_length=255)),
+                ("file_sha256", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField()),
+                ("signature", models.CharField(max_length=64)),
+                ("sig_key_id", models.CharField(max_length=32)),
             ],
             options={
-                'ordering': ['first_seq'],
-                'default_permissions': ('view',),
+                "ordering": ["first_seq"],
+                "default_permissions": ("view",),
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uid', models.UUIDField(help_text='identity of the recorded entry; keeps a retried flush exactly-once', unique=True)),
-                ('seq', models.BigIntegerField(blank=True, null=True, unique=True)),
-                ('timestamp', models.DateTimeField(db_index=True)),
-                ('actor', models.CharField(db_index=True, max_length=150)),
-                ('action', models.CharField(db_index=True, max_length=100)),
-                ('target', models.CharField(db_index=True, max_length=255)),
-                ('correlation_id', models.CharField(blank=True, default='', max_length=64)),
-                ('key_id', models.CharField(help_text='encryption key of the payload', max_length=32)),
-                ('payload', models.TextField(help_text='AES-GCM sealed JSON; the key id leads the value')),
-                ('prev_hash', models.CharField(blank=True, default='', max_length=64)),
-                ('hash', models.CharField(blank=True, default='', max_length=64)),
-                ('signature', models.CharField(blank=True, default='', max_length=64)),
-                ('sig_key_id', models.CharField(blank=True, default='', help_text='signing key of the signature', max_length=32)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "uid",
+                    models.UUIDField(
+                        help_text="identity of the recorded entry; keeps a retried flush exactly-once", unique=True
+                    ),
+                ),
+                ("seq", models.BigIntegerField(blank=True, null=True, unique=True)),
+                ("timestamp", models.DateTimeField(db_index=True)),
+                ("actor", models.CharField(db_index=True, max_length=150)),
+                ("action", models.CharField(db_index=True, max_length=100)),
+                ("target", models.CharField(db_index=True, max_length=255)),
+                ("correlation_id", models.CharField(blank=True, default="", max_length=64)),
+                ("key_id", models.CharField(help_text="encryption key of the payload", max_length=32)),
+                ("payload", models.TextField(help_text="AES-GCM sealed JSON; the key id leads the value")),
+                ("prev_hash", models.CharField(blank=True, default="", max_length=64)),
+                ("hash", models.CharField(blank=True, default="", max_length=64)),
+                ("signature", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "sig_key_id",
+                    models.CharField(blank=True, default="", help_text="signing key of the signature", max_length=32),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['seq'],
-                'permissions': [('decrypt_auditentry', 'Can read decrypted audit payloads'), ('verify_auditentry', 'Can verify the audit chain'), ('export_auditentry', 'Can list and export audit entries')],
-                'default_permissions': ('view',),
+                "verbose_name_plural": "audit entries",
+                "ordering": ["seq"],
+                "permissions": [
+                    ("decrypt_auditentry", "Can read decrypted audit payloads"),
+                    ("verify_auditentry", "Can verify the audit chain"),
+                    ("export_auditentry", "Can list and export audit entries"),
+                ],
+                "default_permissions": ("view",),
             },
         ),
         migrations.CreateModel(
-            name='ChainHead',
+            name="ChainHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('last_seq', models.BigIntegerField(default=0)),
-                ('last_hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("last_seq", models.BigIntegerField(default=0)),
+                (
+                    "last_hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000", max_length=64
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'default_permissions': (),
+                "default_permissions": (),
             },
         ),
     ]

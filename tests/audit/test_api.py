@@ -34,14 +34,16 @@ def test_admin_lists_paginated_filtered_entries_without_payloads(admin_client_: 
 
 def test_action_prefix_and_actor_filters(admin_client_: Any, entries: None) -> None:
     body = admin_client_.get("/api/audit", {"action": "etl.", "actor": "user1", "offset": 1, "limit": 100}).json()
-    assert body["count"] == 6 and len(body["items"]) == 5
+    assert body["count"] == 6
+    assert len(body["items"]) == 5
 
 
 def test_decrypted_listing_is_itself_audited(admin_client_: Any, entries: None) -> None:
     body = admin_client_.get("/api/audit", {"target": "job:3", "decrypt": "true"}).json()
     assert body["items"][0]["data"] == {"n": 3, "marker": "m"}
     (viewed,) = recorded_entries(action="audit.entries_viewed")
-    assert viewed["actor"] == "boss" and viewed["data"]["seqs"] == [body["items"][0]["seq"]]
+    assert viewed["actor"] == "boss"
+    assert viewed["data"]["seqs"] == [body["items"][0]["seq"]]
 
 
 def test_non_admins_are_refused(viewer_client: Any, operator_client: Any, entries: None) -> None:
@@ -58,7 +60,8 @@ def test_anonymous_gets_401(client: Any) -> None:
 
 def test_verify_endpoint_reports_tampering(admin_client_: Any, entries: None) -> None:
     good = admin_client_.post("/api/audit/verify", "{}", content_type="application/json").json()
-    assert good["ok"] is True and good["checked"] == 13  # 12 + the admin's sign-in
+    assert good["ok"] is True
+    assert good["checked"] == 13
     AuditEntry.objects.filter(seq=4).update(actor="mallory")
     bad = admin_client_.post("/api/audit/verify", json.dumps({"from_seq": 2}), content_type="application/json")
     assert bad.status_code == 200
@@ -67,4 +70,5 @@ def test_verify_endpoint_reports_tampering(admin_client_: Any, entries: None) ->
 
 def test_limit_out_of_range_is_a_422_naming_the_field(admin_client_: Any) -> None:
     answer = admin_client_.get("/api/audit", {"limit": 100000})
-    assert answer.status_code == 422 and "limit" in answer.json()["detail"]
+    assert answer.status_code == 422
+    assert "limit" in answer.json()["detail"]

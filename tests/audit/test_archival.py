@@ -34,11 +34,13 @@ def test_archive_moves_entries_and_live_chain_verifies_across_the_cut(archived: 
     audit.record("test.new", actor="a", target="t:new", data={})
     get_writer().flush()
 
-    assert archived.exists() and archived.with_name(archived.name + ".manifest.json").exists()
+    assert archived.exists()
+    assert archived.with_name(archived.name + ".manifest.json").exists()
     assert AuditArchive.objects.get().last_seq == 25
     assert list(AuditEntry.objects.values_list("seq", "action")) == [(26, "audit.archived"), (27, "test.new")]
     report = chain_verify()
-    assert report.ok and (report.first_seq, report.last_seq) == (26, 27)
+    assert report.ok
+    assert (report.first_seq, report.last_seq) == (26, 27)
     lines = gzip.decompress(archived.read_bytes()).splitlines()
     assert [json.loads(line)["seq"] for line in lines] == list(range(1, 26))
 
@@ -56,7 +58,8 @@ def test_altered_archive_is_detected(archived: Path) -> None:
     lines[4] = json.dumps(doc).encode()
     archived.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
     report = archive_verify(archived)
-    assert not report.ok and "SHA-256" in report.problem
+    assert not report.ok
+    assert "SHA-256" in report.problem
 
     manifest_path = archived.with_name(archived.name + ".manifest.json")
     manifest = json.loads(manifest_path.read_text())

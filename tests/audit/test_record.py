@@ -21,7 +21,11 @@ def test_committed_change_has_one_sealed_entry_with_encrypted_payload(admin_user
         audit.record("flag.update", actor=admin_user, target="flag:X", data={"enabled": True})
 
     row = AuditEntry.objects.get()
-    assert row.seq == 1 and row.hash and row.signature and row.sig_key_id == "s1" and row.key_id == "e1"
+    assert row.seq == 1
+    assert row.hash
+    assert row.signature
+    assert row.sig_key_id == "s1"
+    assert row.key_id == "e1"
     assert "enabled" not in row.payload
     assert recorded_entries() == [
         {
@@ -36,9 +40,13 @@ def test_committed_change_has_one_sealed_entry_with_encrypted_payload(admin_user
 
 
 def test_rolled_back_change_leaves_no_entry() -> None:
-    with pytest.raises(RuntimeError), transaction.atomic():
-        audit.record("credential.update", actor="alice", target="credential:1", data={})
-        raise RuntimeError("the change fails")
+    def failing_change() -> None:
+        with transaction.atomic():
+            audit.record("credential.update", actor="alice", target="credential:1", data={})
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
 
     audit.record("credential.update", actor="alice", target="credential:2", data={})
 

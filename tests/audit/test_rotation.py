@@ -39,7 +39,8 @@ def test_rotation_keeps_old_entries_readable_and_verifiable(capsys: Any) -> None
         keyring._reencryptors.pop("test.store", None)
 
     assert "encryption key e2, signing key s2" in capsys.readouterr().out
-    assert keyring.key_id_of(stored["secret"]) == "e2" and keyring.decrypt(stored["secret"]) == "tws-password"
+    assert keyring.key_id_of(stored["secret"]) == "e2"
+    assert keyring.decrypt(stored["secret"]) == "tws-password"
     entries = recorded_entries()
     keys = dict(AuditEntry.objects.values_list("action", "key_id"))
     sig_keys = dict(AuditEntry.objects.values_list("action", "sig_key_id"))
@@ -47,11 +48,13 @@ def test_rotation_keeps_old_entries_readable_and_verifiable(capsys: Any) -> None
     assert (keys["after.rotation"], sig_keys["after.rotation"]) == ("e2", "s2")
     assert [e["action"] for e in entries] == ["before.rotation", "keyring.rotated", "after.rotation"]
     assert entries[1]["data"]["reencrypted"] == {"test.store": 1}
-    assert entries[0]["data"] == {"n": 1} and entries[2]["data"] == {"n": 2}
+    assert entries[0]["data"] == {"n": 1}
+    assert entries[2]["data"] == {"n": 2}
 
     keyring.reset_keyring_cache()  # as a fresh process would load it
     report = chain_verify()
-    assert report.ok and report.checked == 3
+    assert report.ok
+    assert report.checked == 3
 
 
 def test_rotation_refused_when_keys_come_from_the_environment(monkeypatch: Any) -> None:

@@ -165,4 +165,5 @@ def test_verify_command_records_the_result(thirty: None, capsys: Any) -> None:
     call_command("audit_verify", "--from", "10")
     assert "audit chain OK" in capsys.readouterr().out
     (entry,) = recorded_entries(action="audit.chain_verified")
-    assert entry["data"]["ok"] is True and entry["data"]["from_seq"] == 10
+    assert entry["data"]["ok"] is True
+    assert entry["data"]["from_seq"] == 10

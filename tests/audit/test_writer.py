@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import DatabaseError, connection
 
 import audit
 from audit import keyring, metrics
@@ -56,7 +56,7 @@ async def test_database_failure_during_flush_keeps_order_and_seals_exactly_once(
         await asyncio.sleep(0)
         await _record(20)
         await sync_to_async(_rename_table)("audit_auditentry", "audit_auditentry_away")  # the database "fails"
-        with pytest.raises(Exception):
+        with pytest.raises(DatabaseError):
             await asyncio.to_thread(fresh_writer.flush_from_worker)
         await _record(10, start=20)  # accepted while the database is down
         assert fresh_writer.depth == 30
@@ -77,17 +77,15 @@ async def test_full_buffer_with_stalled_flusher_raises_audit_unavailable_and_dro
 ) -> None:
     buffered.AUDIT_BUFFER_SIZE = 10
     buffered.AUDIT_BACKPRESSURE_SECONDS = 0.2
-    accepted = 0
     async with asyncio.TaskGroup() as tg:
         worker = tg.create_task(fresh_writer.run_worker())
         await asyncio.sleep(0)
         fresh_writer._flush_lock.acquire()  # the flusher is stuck in its I/O
         try:
+            for n in range(10):
+                await audit.arecord("test.buffered", actor="w", target="t:1", data={"n": n})
             with pytest.raises(AuditUnavailable, match="buffer full"):
-                for n in range(100):
-                    await audit.arecord("test.buffered", actor="w", target="t:1", data={"n": n})
-                    accepted += 1
-            assert accepted == 10
+                await audit.arecord("test.buffered", actor="w", target="t:1", data={"n": 10})
             assert fresh_writer.depth == 10
         finally:
             fresh_writer._flush_lock.release()
