@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,8 +30,17 @@ DEFAULTS: dict[str, Any] = {
 
 
 def get(name: str) -> Any:
-    """Return the audit setting ``name`` (the project setting, else its default)."""
-    return getattr(settings, name, DEFAULTS[name])
+    """Return the audit setting ``name``: the Django setting, else the environment variable, else the default."""
+    if hasattr(settings, name):
+        return getattr(settings, name)
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return DEFAULTS[name]
+    default = DEFAULTS[name]
+    try:
+        return type(default)(raw) if isinstance(default, int | float) else raw
+    except ValueError:
+        return raw  # reported by check_settings with the variable's name
 
 
 def durability() -> Durability:
