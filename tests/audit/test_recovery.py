@@ -42,10 +42,13 @@ async def test_spilled_entries_are_sealed_at_next_start(settings: Any, fresh_wri
     (spilled,) = list(conf.spill_dir().glob("spill-*.jsonl"))
     assert "test.spill" in spilled.read_text()
 
-    with pytest.raises(TimeoutError):  # a short life: the start-up repair is what matters here
+    async def short_life() -> None:  # the start-up repair is what matters here
         async with asyncio.timeout(0.5), asyncio.TaskGroup() as tg:
             await start(tg)
             await asyncio.Event().wait()
+
+    with pytest.raises(TimeoutError):
+        await short_life()
 
     assert not spilled.exists()
 
