@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import os
@@ -135,6 +134,9 @@ _ring: KeyRing | None = None
 def load_keyring() -> KeyRing:
     """Return the configured key ring, loading (or creating, embedded only) it once."""
     global _ring
+    ring = _ring
+    if ring is not None:  # the hot path: no lock once loaded
+        return ring
     with _lock:
         if _ring is None:
             text = os.environ.get("AUDIT_KEYRING", "")
@@ -208,7 +210,7 @@ def decrypt_bytes(token: str, *, associated_data: bytes = b"") -> bytes:
     if key is None:
         raise KeyRingError(f"no encryption key {key_id!r} in the key ring")
     try:
-        raw = base64.b64decode(body, validate=True)
+        raw = binascii.a2b_base64(body, strict_mode=True)
         return _cipher(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data)
     except (binascii.Error, ValueError, InvalidTag) as exc:
         raise KeyRingError(f"value sealed with key {key_id!r} does not decrypt (altered or wrong key)") from exc
@@ -228,7 +230,7 @@ def sign(data: bytes) -> tuple[str, str]:
     """Return ``(key id, hex HMAC-SHA256)`` of ``data`` under the active signing key."""
     ring = load_keyring()
     key_id = ring.signing.active
-    return key_id, hmac.new(ring.signing.keys[key_id], data, hashlib.sha256).hexdigest()
+    return key_id, hmac.digest(ring.signing.keys[key_id], data, "sha256").hex()
 
 
 def verify_signature(data: bytes, *, key_id: str, signature: str) -> bool:
@@ -236,7 +238,7 @@ def verify_signature(data: bytes, *, key_id: str, signature: str) -> bool:
     key = _ring_with("signing", key_id).signing.keys.get(key_id) if key_id else None
     if key is None:
         return False
-    return hmac.compare_digest(hmac.new(key, data, hashlib.sha256).hexdigest(), signature)
+    return hmac.compare_digest(hmac.digest(key, data, "sha256").hex(), signature)
 
 
 # --- re-encryption on rotation -------------------------------------------

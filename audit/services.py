@@ -131,7 +131,7 @@ def _seal(row: AuditEntry, seq: int, prev_hash: str) -> str:
     row.seq, row.prev_hash = seq, prev_hash
     row.hash = chain.entry_hash(
         seq=seq,
-        timestamp=chain.format_timestamp(row.timestamp),
+        timestamp=row.timestamp,
         actor=row.actor,
         action=row.action,
         target=row.target,
@@ -175,6 +175,18 @@ def _head_row(cursor: Any) -> tuple[int, str]:
     return _head_row(cursor)
 
 
+def _insert_rows(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+    columns = ", ".join(_INSERT_COLUMNS)
+    if connection.vendor == "postgresql":
+        # COPY is PostgreSQL's bulk path: one round trip for the batch, no per-row SQL.
+        with connection.connection.cursor() as raw, raw.copy(f"COPY {_ENTRY} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
+    cursor.executemany(f"INSERT INTO {_ENTRY} ({columns}) VALUES ({placeholders})", rows)  # noqa: S608 — fixed names
+
+
 @transaction.atomic
 def entries_seal(*, drafts: Sequence[Draft], check_duplicates: bool = False) -> SealResult:
     """Seal committed pending entries, then ``drafts``, in one transaction under the chain head lock."""
@@ -195,13 +207,14 @@ def entries_seal(*, drafts: Sequence[Draft], check_duplicates: bool = False) -> 
             done = set(AuditEntry.objects.filter(uid__in=[d.uid for d in drafts]).values_list("uid", flat=True))
             drafts = [d for d in drafts if d.uid not in done]
         if drafts:
-            uid_field, ts_field = AuditEntry._meta.get_field("uid"), AuditEntry._meta.get_field("timestamp")
-            params = []
+            native_uuid = connection.features.has_native_uuid_field
+            adapt_ts = connection.ops.adapt_datetimefield_value
+            rows: list[tuple[Any, ...]] = []
             for d in drafts:
                 seq += 1
                 chain_hash = chain.entry_hash(
                     seq=seq,
-                    timestamp=chain.format_timestamp(d.timestamp),
+                    timestamp=d.timestamp,
                     actor=d.actor,
                     action=d.action,
                     target=d.target,
@@ -211,11 +224,12 @@ def entries_seal(*, drafts: Sequence[Draft], check_duplicates: bool = False) -> 
                     prev_hash=prev,
                 )
                 sig_key_id, signature = chain.sign_hash(chain_hash)
-                params.append(
+                uid = d.uid if native_uuid else d.uid.hex
+                rows.append(
                     (
-                        uid_field.get_db_prep_save(d.uid, connection),
+                        uid,
                         seq,
-                        ts_field.get_db_prep_save(d.timestamp, connection),
+                        adapt_ts(d.timestamp),
                         d.actor,
                         d.action,
                         d.target,
@@ -229,10 +243,7 @@ def entries_seal(*, drafts: Sequence[Draft], check_duplicates: bool = False) -> 
                     )
                 )
                 prev = chain_hash
-            placeholders = ", ".join(["%s"] * len(_INSERT_COLUMNS))
-            sql = f"INSERT INTO {_ENTRY} ({', '.join(_INSERT_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
-            for start in range(0, len(params), _BULK):
-                cursor.executemany(sql, params[start : start + _BULK])
+            _insert_rows(cursor, rows)
         if seq != last_seq:
             cursor.execute(
                 f"UPDATE {_HEAD} SET last_seq = %s, last_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608

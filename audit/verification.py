@@ -85,10 +85,9 @@ class ChainWalker:
         if seq != self.expected:
             report.fail(self.expected, f"entries {self.expected}..{seq - 1} are missing (deleted)")
             return False
-        timestamp = moment if isinstance(moment, str) else chain.format_timestamp(moment)
         computed = chain.entry_hash(
             seq=seq,
-            timestamp=timestamp,
+            timestamp=moment,
             actor=actor,
             action=action,
             target=target,

@@ -102,7 +102,7 @@ def test_inserted_row_with_recomputed_hash_fails_its_signature(thirty: None) -> 
     )
     forged.hash = chain.entry_hash(
         seq=31,
-        timestamp=chain.format_timestamp(forged.timestamp),
+        timestamp=forged.timestamp,
         actor="mallory",
         action="x",
         target="y",
