@@ -49,8 +49,11 @@ def entry_hash(
     The encoding is length-prefixed ("<len>:<value>" per field), so no two different
     entries encode alike, and it is cheap enough to verify tens of thousands a second.
     """
-    fields = (str(seq), str(timestamp_micros(timestamp)), actor, action, target, correlation_id, key_id, payload)
-    canonical = "".join(f"{len(value)}:{value}|" for value in fields) + prev_hash
+    s, t = str(seq), str(timestamp_micros(timestamp))
+    canonical = (
+        f"{len(s)}:{s}|{len(t)}:{t}|{len(actor)}:{actor}|{len(action)}:{action}|{len(target)}:{target}|"
+        f"{len(correlation_id)}:{correlation_id}|{len(key_id)}:{key_id}|{len(payload)}:{payload}|{prev_hash}"
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

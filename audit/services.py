@@ -165,12 +165,16 @@ _INSERT_COLUMNS = (
 )
 
 
-def _head_row(cursor: Any) -> tuple[int, str]:
+def _head_row(cursor: Any) -> tuple[int, str, bool]:
+    # One round trip: lock the head and learn whether unsealed rows wait (the lock is taken first).
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    cursor.execute(f"SELECT last_seq, last_hash FROM {_HEAD} WHERE id = 1{lock}")  # noqa: S608 — fixed names
+    cursor.execute(
+        f"SELECT last_seq, last_hash, EXISTS (SELECT 1 FROM {_ENTRY} WHERE seq IS NULL) "  # noqa: S608 — fixed names
+        f"FROM {_HEAD} WHERE id = 1{lock}"
+    )
     found = cursor.fetchone()
     if found is not None:
-        return int(found[0]), str(found[1])
+        return int(found[0]), str(found[1]), bool(found[2])
     _locked_head()
     return _head_row(cursor)
 
@@ -191,10 +195,9 @@ def _insert_rows(cursor: Any, rows: list[tuple[Any, ...]]) -> None:
 def entries_seal(*, drafts: Sequence[Draft], check_duplicates: bool = False) -> SealResult:
     """Seal committed pending entries, then ``drafts``, in one transaction under the chain head lock."""
     with connection.cursor() as cursor:
-        last_seq, prev = _head_row(cursor)
+        last_seq, prev, has_pending = _head_row(cursor)
         seq = last_seq
-        cursor.execute(f"SELECT 1 FROM {_ENTRY} WHERE seq IS NULL LIMIT 1")  # noqa: S608 — fixed names
-        if cursor.fetchone() is not None:
+        if has_pending:
             pending = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id"))
             for row in pending:
                 seq += 1

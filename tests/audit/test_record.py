@@ -84,3 +84,23 @@ async def test_arecord_is_sealed_when_it_returns() -> None:
 
     entries = await sync_to_async(recorded_entries)()
     assert [(e["seq"], e["data"]) for e in entries] == [(1, {"why": "stuck"})]
+
+
+@pytest.mark.postgres
+def test_transactional_semantics_on_postgres() -> None:
+    def failing_change() -> None:
+        with transaction.atomic():
+            audit.record("credential.update", actor="alice", target="credential:1", data={})
+            raise RuntimeError("the change fails")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
+    with transaction.atomic():
+        audit.record("credential.update", actor="alice", target="credential:2", data={"k": "v"})
+    audit.record("job.start", actor="op", target="job:1", data={})
+
+    assert [(e["seq"], e["target"], e["data"]) for e in recorded_entries()] == [
+        (1, "credential:2", {"k": "v"}),
+        (2, "job:1", {}),
+    ]
+    assert chain_verify().ok
