@@ -45,10 +45,35 @@ async def verify_worker() -> None:
     while True:
         await asyncio.sleep(conf.verify_interval())
         try:
-            await sync_to_async(chain_verify_recorded, thread_sensitive=False)(actor=None)
-            await sync_to_async(entries_archive_recorded, thread_sensitive=False)(actor=None)
-        except Exception:
+            if await sync_to_async(_verification_lease, thread_sensitive=False)():
+                await sync_to_async(chain_verify_recorded, thread_sensitive=False)(actor=None)
+                await sync_to_async(entries_archive_recorded, thread_sensitive=False)(actor=None)
+        except Exception:  # the next round tries again; failures are logged and counted
             log.exception("audit: periodic verification or archival failed")
+
+
+def _verification_lease() -> bool:
+    """Return whether this process takes this interval's verification (one process per interval, any machine)."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from audit.models import ChainHead
+
+    close_old_connections()
+    try:
+        now = timezone.now()
+        ChainHead.objects.bulk_create([ChainHead(pk=1)], ignore_conflicts=True)
+        stale = now - timedelta(seconds=conf.verify_interval() * 0.9)
+        won = (
+            ChainHead.objects.filter(pk=1)
+            .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=stale))
+            .update(verified_at=now)
+        )
+        return won == 1
+    finally:
+        close_old_connections()
 
 
 async def drain() -> None:
