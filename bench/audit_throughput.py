@@ -38,7 +38,9 @@ def _write(writers: int, total: int) -> None:
         barrier.wait()
         try:
             for n in range(per_writer):
-                audit.record("bench.write", actor=f"w{worker}", target=f"bench:{worker}", data={"n": n, "pad": "x" * 64})
+                audit.record(
+                    "bench.write", actor=f"w{worker}", target=f"bench:{worker}", data={"n": n, "pad": "x" * 64}
+                )
         finally:
             connection.close()
 
@@ -72,7 +74,13 @@ async def _case(mode: str, writers: int, total: int) -> dict[str, Any]:
     after = await asyncio.to_thread(lambda: AuditEntry.objects.count())
     if after - before != total:
         raise SystemExit(f"{mode}/{writers}: {after - before} entries sealed, expected {total}")
-    return {"mode": mode, "writers": writers, "entries": total, "accept_per_s": total / accepted, "per_s": total / sealed}
+    return {
+        "mode": mode,
+        "writers": writers,
+        "entries": total,
+        "accept_per_s": total / accepted,
+        "per_s": total / sealed,
+    }
 
 
 def child(total: int) -> None:
@@ -90,7 +98,9 @@ def child(total: int) -> None:
     report = chain_verify()
     if not report.ok:
         raise SystemExit(report.summary())
-    results.append({"mode": "verify", "writers": 1, "entries": report.checked, "per_s": report.checked / report.elapsed_seconds})
+    results.append(
+        {"mode": "verify", "writers": 1, "entries": report.checked, "per_s": report.checked / report.elapsed_seconds}
+    )
     connection.close()
     print("RESULT " + json.dumps({"vendor": connection.vendor, "results": results}))
 
@@ -99,7 +109,11 @@ def _run_child(url: str, total: int, var: Path) -> dict[str, Any]:
     env = {**os.environ, "DATABASE_URL": url, "RESYNC_VAR_DIR": str(var), "LOG_LEVEL": "WARNING"}
     env.pop("AUDIT_KEYRING", None)
     done = subprocess.run(
-        [sys.executable, __file__, "--child", "--entries", str(total)], env=env, capture_output=True, text=True, cwd=ROOT
+        [sys.executable, __file__, "--child", "--entries", str(total)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     line = next((x for x in done.stdout.splitlines() if x.startswith("RESULT ")), None)
     if done.returncode != 0 or line is None:
@@ -140,7 +154,9 @@ def main() -> None:
         if pg is not None:
             runs.append(pg)
     targets = {("buffered", 50): 10_000, ("sync", 50): 2_000, ("verify", 1): 50_000}
-    print(f"{'database':<11}{'mode':<10}{'writers':>8}{'entries':>9}{'entries/s':>12}{'accept/s':>11}{'vs sync-1':>11}{'target':>9}")
+    header = ("database", "mode", "writers", "entries", "entries/s", "accept/s", "vs sync-1", "target")
+    widths = (-11, -10, 8, 9, 12, 11, 11, 9)
+    print("".join(f"{name:<{-w}}" if w < 0 else f"{name:>{w}}" for name, w in zip(header, widths, strict=True)))
     for run in runs:
         baseline = next(r["per_s"] for r in run["results"] if (r["mode"], r["writers"]) == ("sync", 1))
         for r in run["results"]:

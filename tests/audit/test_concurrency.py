@@ -19,7 +19,8 @@ from audit import keyring
 from audit.models import AuditEntry
 from audit.verification import chain_verify
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# One xdist worker runs these: each writer thread may hold a database connection while it leads.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("audit-load")]
 WRITERS, PER_WRITER = 50, 200
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +114,7 @@ def test_two_processes_postgres(settings: Any) -> None:
     }
     script = str(ROOT / "tests" / "audit" / "writer_process.py")
     procs = [
-        subprocess.Popen([sys.executable, script, "25", "200", label], env=env, cwd=ROOT, stdout=subprocess.PIPE)
+        subprocess.Popen([sys.executable, script, "10", "500", label], env=env, cwd=ROOT, stdout=subprocess.PIPE)
         for label in ("p1", "p2")
     ]
     outputs = [proc.communicate(timeout=300)[0] for proc in procs]
