@@ -25,17 +25,21 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.strptime(text, _TS_FORMAT).replace(tzinfo=UTC)
 
 
-def timestamp_micros(moment: datetime | str) -> int:
-    """Return microseconds since the epoch of an aware datetime (or of its canonical text)."""
+def timestamp_micros(moment: datetime | str | int) -> int:
+    """Return microseconds since the epoch of an aware datetime, its ISO text (naive means UTC), or as is."""
+    if isinstance(moment, int):
+        return moment
     if isinstance(moment, str):
-        moment = parse_timestamp(moment)
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // _MICROSECOND
 
 
 def entry_hash(
     *,
     seq: int,
-    timestamp: datetime | str,
+    timestamp: datetime | str | int,
     actor: str,
     action: str,
     target: str,

@@ -16,6 +16,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from audit import chain, conf, keyring, metrics
 from audit.checkpoints import checkpoints_read
@@ -175,8 +177,27 @@ def archive_anchor_document(archive: AuditArchive) -> dict[str, Any]:
 
 
 def _rows(start: int) -> Iterable[Row]:
-    queryset = AuditEntry.objects.filter(seq__gte=start).order_by("seq").values_list(*ROW_FIELDS)
-    return queryset.iterator(chunk_size=5000)
+    # The timestamp comes as epoch microseconds (PostgreSQL) or ISO text (SQLite): parsing it
+    # into a datetime per row would cost more than hashing the entry.
+    queryset = AuditEntry.objects.filter(seq__gte=start).order_by("seq")
+    if connection.vendor == "postgresql":
+        micros = RawSQL("(EXTRACT(EPOCH FROM timestamp) * 1000000)::bigint", [])
+        fields = ["ts_us" if name == "timestamp" else name for name in ROW_FIELDS]
+        return queryset.annotate(ts_us=micros).values_list(*fields).iterator(chunk_size=5000)
+    if connection.vendor == "sqlite":
+        return _sqlite_rows(start)
+    return queryset.values_list(*ROW_FIELDS).iterator(chunk_size=5000)
+
+
+def _sqlite_rows(start: int) -> Iterable[Row]:
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(ROW_FIELDS)} FROM {table} WHERE seq >= %s ORDER BY seq",  # noqa: S608 — fixed names
+            [start],
+        )
+        while batch := cursor.fetchmany(5000):
+            yield from batch
 
 
 def chain_verify(*, from_seq: int | None = None) -> VerifyReport:

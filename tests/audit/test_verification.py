@@ -167,3 +167,12 @@ def test_verify_command_records_the_result(thirty: None, capsys: Any) -> None:
     (entry,) = recorded_entries(action="audit.chain_verified")
     assert entry["data"]["ok"] is True
     assert entry["data"]["from_seq"] == 10
+
+
+@pytest.mark.postgres
+def test_tampering_detected_on_postgres(thirty: None) -> None:
+    assert chain_verify().ok
+    AuditEntry.objects.filter(seq=7).update(actor="someone-else")
+    assert chain_verify().first_bad_seq == 7
+    AuditEntry.objects.filter(seq=7).delete()
+    assert "missing" in chain_verify().problem
