@@ -63,6 +63,7 @@ class AuditWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._suspect = False  # the last flush failed: its commit may have happened anyway
+        self._pending_hint = False  # rows were committed unsealed: the worker must run a seal pass
         self._local = threading.local()
         self.checkpoints = CheckpointPolicy()
         self.last_sealed_seq = 0
@@ -145,6 +146,7 @@ class AuditWriter:
             return  # an earlier callback of this commit already sealed them
         self._local.unsealed = False
         if conf.durability() == "buffered" and self.worker_running:
+            self._pending_hint = True
             self._wake_worker()
         else:
             self.seal_pending()
@@ -196,6 +198,7 @@ class AuditWriter:
             self._hand_off()
 
     def _flush_locked(self) -> SealResult | None:
+        self._pending_hint = False  # this pass seals every committed pending row
         with self._cond:
             batch, self._buffer = self._buffer, []
             self._cond.notify_all()
@@ -263,7 +266,8 @@ class AuditWriter:
                     await asyncio.wait_for(wake.wait(), timeout=backoff or interval)
                 wake.clear()
                 idle = time.monotonic() - self.last_pass < float(conf.get("AUDIT_CHECKPOINT_SECONDS"))
-                if self._loop is not loop or (not self._buffer and idle and not backoff):
+                quiet = not self._buffer and not self._pending_hint and idle and not backoff
+                if self._loop is not loop or quiet:
                     continue
                 try:
                     await asyncio.to_thread(self.flush_from_worker)

@@ -128,3 +128,28 @@ async def test_shutdown_drains_five_thousand_buffered_entries(buffered: Any, fre
     assert fresh_writer.depth == 0
     assert await sync_to_async(_sealed_numbers)() == [(n + 1, n) for n in range(5000)]
     assert (await sync_to_async(chain_verify)()).checked == 5000
+
+
+async def test_buffered_entry_recorded_in_a_transaction_is_sealed_soon_after_commit(
+    buffered: Any, fresh_writer: Any
+) -> None:
+    from django.db import transaction
+
+    def change() -> None:
+        try:
+            with transaction.atomic():
+                audit.record("flag.update", actor="admin", target="flag:X", data={"n": 0})
+        finally:
+            connection.close()
+
+    async with asyncio.TaskGroup() as tg:
+        worker = tg.create_task(fresh_writer.run_worker())
+        await asyncio.sleep(0)
+        await sync_to_async(change, thread_sensitive=False)()
+        for _ in range(100):  # woken by the commit, not by the hour-long interval
+            if await sync_to_async(_sealed_numbers)() == [(1, 0)]:
+                break
+            await asyncio.sleep(0.02)
+        worker.cancel()
+
+    assert await sync_to_async(_sealed_numbers)() == [(1, 0)]
