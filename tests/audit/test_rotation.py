@@ -65,3 +65,14 @@ def test_rotation_refused_when_keys_come_from_the_environment(monkeypatch: Any) 
     with pytest.raises(CommandError, match="rotate it in the secret store"):
         call_command("audit_rotate_keys")
     keyring.reset_keyring_cache()
+
+
+def test_process_with_a_stale_ring_reloads_it_for_a_new_key_id() -> None:
+    stale = keyring.load_keyring()
+    keyring.rotate_keyring()  # as another process would, through the key file
+    token = keyring.encrypt("sealed under the new key")
+    keyring._ring = stale  # this process still holds the old ring
+    assert keyring.decrypt(token) == "sealed under the new key"
+    key_id, signature = keyring.sign(b"head")
+    keyring._ring = stale
+    assert keyring.verify_signature(b"head", key_id=key_id, signature=signature)

@@ -176,3 +176,11 @@ def test_tampering_detected_on_postgres(thirty: None) -> None:
     assert chain_verify().first_bad_seq == 7
     AuditEntry.objects.filter(seq=7).delete()
     assert "missing" in chain_verify().problem
+
+
+def test_from_seq_checks_only_the_later_part(thirty: None) -> None:
+    AuditEntry.objects.filter(seq=3).update(actor="someone-else")
+    assert chain_verify().first_bad_seq == 3
+    report = chain_verify(from_seq=10)
+    assert report.ok
+    assert (report.first_seq, report.checked) == (10, 21)

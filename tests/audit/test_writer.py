@@ -153,3 +153,16 @@ async def test_buffered_entry_recorded_in_a_transaction_is_sealed_soon_after_com
         worker.cancel()
 
     assert await sync_to_async(_sealed_numbers)() == [(1, 0)]
+
+
+def test_sync_writer_is_told_when_the_database_fails(fresh_writer: Any) -> None:
+    _rename_table("audit_auditentry", "audit_auditentry_away")
+    try:
+        with pytest.raises(AuditUnavailable, match="not committed"):
+            audit.record("job.start", actor="op", target="job:1", data={})
+    finally:
+        _rename_table("audit_auditentry_away", "audit_auditentry")
+    assert fresh_writer.depth == 0  # nothing half-accepted stays behind
+
+    audit.record("job.start", actor="op", target="job:2", data={"n": 7})
+    assert _sealed_numbers() == [(1, 7)]
