@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit import chain, keyring
 from audit.context import get_correlation_id, get_user_key
-from audit.models import AuditEntry, ChainHead
+from audit.models import AuditArchive, AuditEntry, ChainHead
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -122,7 +122,13 @@ def _locked_head() -> ChainHead:
     # The head row's lock is what keeps the chain linear across processes and machines.
     head = ChainHead.objects.select_for_update().filter(pk=1).first()
     if head is None:
-        ChainHead.objects.bulk_create([ChainHead(pk=1)], ignore_conflicts=True)
+        # A fresh database, or a lost head row: continue from the last sealed entry, never from 0
+        # (restarting at seq 1 would collide with existing entries and stop every writer).
+        last = AuditEntry.objects.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
+        if last is None:
+            last = AuditArchive.objects.order_by("-last_seq").values_list("last_seq", "last_hash").first()
+        seed = ChainHead(pk=1, last_seq=last[0], last_hash=last[1]) if last else ChainHead(pk=1)
+        ChainHead.objects.bulk_create([seed], ignore_conflicts=True)
         head = ChainHead.objects.select_for_update().get(pk=1)
     return head
 

@@ -215,7 +215,7 @@ def chain_verify(*, from_seq: int | None = None) -> VerifyReport:
             break
     last_seen = walker.expected - 1
     if report.ok:
-        head = ChainHead.objects.filter(pk=1).values_list("last_seq", flat=True).first() or 0
+        head, head_hash = ChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first() or (0, "")
         newest = checkpoints[0].seq if checkpoints else 0
         report.checkpoint_seq = newest or None
         if newest > last_seen:
@@ -227,6 +227,8 @@ def chain_verify(*, from_seq: int | None = None) -> VerifyReport:
             report.fail(
                 last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (chain head at seq {head})"
             )
+        elif head == last_seen and last_seen and head_hash != walker.prev and from_seq is None:
+            report.fail(last_seen + 1, "chain head row altered: its hash differs from the last entry's")
         elif forged:
             report.fail(None, f"checkpoint store tampered: {', '.join(forged[:5])} fail their signature")
     report.pending = AuditEntry.objects.filter(seq__isnull=True).count()

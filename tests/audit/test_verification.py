@@ -184,3 +184,20 @@ def test_from_seq_checks_only_the_later_part(thirty: None) -> None:
     report = chain_verify(from_seq=10)
     assert report.ok
     assert (report.first_seq, report.checked) == (10, 21)
+
+
+def test_altered_head_row_is_reported(thirty: None) -> None:
+    _sql("UPDATE audit_chainhead SET last_hash = %s", ["f" * 64])
+    report = chain_verify()
+    assert (report.ok, report.first_bad_seq) == (False, 31)
+    assert "head row altered" in report.problem
+
+
+def test_lost_head_row_continues_the_chain(thirty: None) -> None:
+    _sql("DELETE FROM audit_chainhead")
+    audit.record("test.after", actor="a", target="t:after", data={})
+    from audit.writer import get_writer
+
+    get_writer().flush()
+    assert AuditEntry.objects.get(action="test.after").seq == 31
+    assert chain_verify().ok
