@@ -124,10 +124,13 @@ def _locked_head() -> ChainHead:
     if head is None:
         # A fresh database, or a lost head row: continue from the last sealed entry, never from 0
         # (restarting at seq 1 would collide with existing entries and stop every writer).
-        last = AuditEntry.objects.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
-        if last is None:
-            last = AuditArchive.objects.order_by("-last_seq").values_list("last_seq", "last_hash").first()
-        seed = ChainHead(pk=1, last_seq=last[0], last_hash=last[1]) if last else ChainHead(pk=1)
+        seed = ChainHead(pk=1)
+        entry = AuditEntry.objects.filter(seq__isnull=False).order_by("-seq").first()
+        archive = AuditArchive.objects.order_by("-last_seq").first()
+        if entry is not None and entry.seq is not None:
+            seed.last_seq, seed.last_hash = entry.seq, entry.hash
+        elif archive is not None:
+            seed.last_seq, seed.last_hash = archive.last_seq, archive.last_hash
         ChainHead.objects.bulk_create([seed], ignore_conflicts=True)
         head = ChainHead.objects.select_for_update().get(pk=1)
     return head

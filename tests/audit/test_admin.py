@@ -29,7 +29,9 @@ def test_list_filters_and_search(admin_client_: Any, entry: AuditEntry) -> None:
     assert "credential:9" in page.content.decode()
     assert admin_client_.get("/admin/audit/auditentry/", {"action": "credential.update"}).status_code == 200
     assert b"Add audit entry" not in page.content
-    later = admin_client_.get("/admin/audit/auditentry/", {"timestamp__gte": "2999-01-01"})  # a date range bound
+    later = admin_client_.get(
+        "/admin/audit/auditentry/", {"timestamp__gte": "2999-01-01T00:00:00+00:00"}
+    )  # a date range bound
     assert later.status_code == 200
     assert "credential:9" not in later.content.decode()
 
