@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from django.db import models
 
+# The columns of a sealed entry, in the order the chain and its archives use them.
+SEALED_FIELDS = (
+    "seq",
+    "timestamp",
+    "actor",
+    "action",
+    "target",
+    "correlation_id",
+    "key_id",
+    "payload",
+    "prev_hash",
+    "hash",
+    "signature",
+    "sig_key_id",
+)
+
 
 class AuditEntry(models.Model):
     """One recorded action; ``seq`` is null until the entry is sealed into the chain."""

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit import chain, keyring
 from audit.context import get_correlation_id, get_user_key
-from audit.models import AuditArchive, AuditEntry, ChainHead
+from audit.models import SEALED_FIELDS, AuditArchive, AuditEntry, ChainHead
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -136,20 +136,26 @@ def _locked_head() -> ChainHead:
     return head
 
 
-def _seal(row: AuditEntry, seq: int, prev_hash: str) -> str:
-    row.seq, row.prev_hash = seq, prev_hash
-    row.hash = chain.entry_hash(
+def _link(entry: Draft | AuditEntry, seq: int, prev_hash: str) -> tuple[str, str, str]:
+    """Return ``(hash, signing key id, signature)`` of ``entry`` placed at ``seq`` after ``prev_hash``."""
+    chain_hash = chain.entry_hash(
         seq=seq,
-        timestamp=row.timestamp,
-        actor=row.actor,
-        action=row.action,
-        target=row.target,
-        correlation_id=row.correlation_id,
-        key_id=row.key_id,
-        payload=row.payload,
+        timestamp=entry.timestamp,
+        actor=entry.actor,
+        action=entry.action,
+        target=entry.target,
+        correlation_id=entry.correlation_id,
+        key_id=entry.key_id,
+        payload=entry.payload,
         prev_hash=prev_hash,
     )
-    row.sig_key_id, row.signature = chain.sign_hash(row.hash)
+    sig_key_id, signature = chain.sign_hash(chain_hash)
+    return chain_hash, sig_key_id, signature
+
+
+def _seal(row: AuditEntry, seq: int, prev_hash: str) -> str:
+    row.seq, row.prev_hash = seq, prev_hash
+    row.hash, row.sig_key_id, row.signature = _link(row, seq, prev_hash)
     return row.hash
 
 
@@ -157,21 +163,7 @@ def _seal(row: AuditEntry, seq: int, prev_hash: str) -> str:
 # (a few statements per batch) instead of paying the ORM's per-query compile cost.
 _ENTRY = AuditEntry._meta.db_table
 _HEAD = ChainHead._meta.db_table
-_INSERT_COLUMNS = (
-    "uid",
-    "seq",
-    "timestamp",
-    "actor",
-    "action",
-    "target",
-    "correlation_id",
-    "key_id",
-    "payload",
-    "prev_hash",
-    "hash",
-    "signature",
-    "sig_key_id",
-)
+_INSERT_COLUMNS = ("uid", *SEALED_FIELDS)
 
 
 def _head_row(cursor: Any) -> tuple[int, str, bool]:
@@ -224,18 +216,7 @@ def entries_seal(*, drafts: Sequence[Draft], check_duplicates: bool = False) -> 
             rows: list[tuple[Any, ...]] = []
             for d in drafts:
                 seq += 1
-                chain_hash = chain.entry_hash(
-                    seq=seq,
-                    timestamp=d.timestamp,
-                    actor=d.actor,
-                    action=d.action,
-                    target=d.target,
-                    correlation_id=d.correlation_id,
-                    key_id=d.key_id,
-                    payload=d.payload,
-                    prev_hash=prev,
-                )
-                sig_key_id, signature = chain.sign_hash(chain_hash)
+                chain_hash, sig_key_id, signature = _link(d, seq, prev)
                 uid = d.uid if native_uuid else d.uid.hex
                 rows.append(
                     (

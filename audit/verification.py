@@ -22,25 +22,12 @@ from django.db.models.expressions import RawSQL
 from audit import chain, conf, keyring, metrics
 from audit.checkpoints import checkpoints_read
 from audit.exceptions import KeyRingError
-from audit.models import AuditArchive, AuditEntry, ChainHead
+from audit.models import SEALED_FIELDS, AuditArchive, AuditEntry, ChainHead
 
 log = logging.getLogger("resync.audit")
 
 Row = tuple[int, Any, str, str, str, str, str, str, str, str, str, str]
-ROW_FIELDS = (
-    "seq",
-    "timestamp",
-    "actor",
-    "action",
-    "target",
-    "correlation_id",
-    "key_id",
-    "payload",
-    "prev_hash",
-    "hash",
-    "signature",
-    "sig_key_id",
-)
+ROW_FIELDS = SEALED_FIELDS
 
 
 @dataclass
