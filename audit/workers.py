@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from audit import conf
 from audit.writer import get_writer
@@ -46,10 +47,19 @@ async def verify_worker() -> None:
         await asyncio.sleep(conf.verify_interval())
         try:
             if await sync_to_async(_verification_lease, thread_sensitive=False)():
-                await sync_to_async(chain_verify_recorded, thread_sensitive=False)(actor=None)
-                await sync_to_async(entries_archive_recorded, thread_sensitive=False)(actor=None)
+                await asyncio.to_thread(_closing, chain_verify_recorded)
+                await asyncio.to_thread(_closing, entries_archive_recorded)
         except Exception:  # the next round tries again; failures are logged and counted
             log.exception("audit: periodic verification or archival failed")
+
+
+def _closing(operation: Callable[..., object]) -> None:
+    # Pool threads outlive the call: leave no database connection open on them.
+    try:
+        operation(actor=None)
+    finally:
+        close_old_connections()
+        connection.close()
 
 
 def _verification_lease() -> bool:
