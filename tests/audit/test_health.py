@@ -48,3 +48,20 @@ def test_metrics_expose_the_audit_series(client: Any) -> None:
         assert f"\n{name} " in text
     failures = next(line for line in text.splitlines() if line.startswith("audit_verify_failures_total "))
     assert float(failures.split()[1]) >= 1
+
+
+def test_health_is_degraded_when_committed_entries_stay_unsealed(client: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.services import draft_build, pending_insert
+
+    draft = draft_build(action="test.stuck", actor=None, target="t:1", data={}, request=None)
+    pending_insert(draft=draft)  # committed but never sealed, as after repeated seal failures
+    AuditEntry.objects.filter(uid=draft.uid).update(timestamp=timezone.now() - timedelta(minutes=10))
+
+    component = client.get("/health/detailed").json()["components"]["audit"]
+    assert component["status"] == "degraded"
+    assert component["detail"]["pending"] == 1
+    assert component["detail"]["oldest_pending_seconds"] >= 600
