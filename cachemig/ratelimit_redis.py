@@ -107,7 +107,7 @@ def _legacy_decision(scope: str, key: str, *, limit: int, window_seconds: float)
         legacy: Any = importlib.import_module("cachemig.ratelimit")
     except ImportError:
         return RateDecision(allowed=True, remaining=limit, retry_after=0.0)
-    decision = legacy.check_rate(scope, key, limit=limit, window_seconds=int(math.ceil(window_seconds)))
+    decision = legacy.check_rate(scope, key, limit=limit, window_seconds=math.ceil(window_seconds))
     return RateDecision(
         allowed=bool(decision.allowed), remaining=int(decision.remaining), retry_after=float(decision.retry_after)
     )

@@ -126,7 +126,7 @@ def test_an_explicit_timeout_is_applied(mcache: MigratingCache) -> None:
 
 
 def test_a_short_timeout_expires(mcache: MigratingCache) -> None:
-    mcache.set_many({key: "v" for key in KEYS}, timeout=1)
+    mcache.set_many(dict.fromkeys(KEYS, "v"), timeout=1)
     time.sleep(1.1)
     assert mcache.get_many(KEYS) == {}
 
@@ -201,7 +201,7 @@ def test_set_many_with_timeout_and_version(mcache: MigratingCache) -> None:
 
 
 def test_delete_many(mcache: MigratingCache) -> None:
-    mcache.set_many({key: 1 for key in KEYS})
+    mcache.set_many(dict.fromkeys(KEYS, 1))
     mcache.delete_many(KEYS[:6])
     mcache.delete_many([])
     assert sorted(mcache.get_many(KEYS)) == sorted(KEYS[6:])
@@ -258,7 +258,7 @@ def test_get_or_set(mcache: MigratingCache) -> None:
 
 
 def test_clear_empties_both_sides(mcache: MigratingCache) -> None:
-    mcache.set_many({key: 1 for key in KEYS})
+    mcache.set_many(dict.fromkeys(KEYS, 1))
     mcache.clear()
     assert mcache.get_many(KEYS) == {}
     assert mcache.legacy.get_many([mcache.make_key(k) for k in KEYS]) == {}
