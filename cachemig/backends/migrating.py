@@ -75,7 +75,8 @@ class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
         except Exception as exc:  # noqa: BLE001 — any failure of the new side is answered by the legacy one
             self.breaker.record_failure()
             self.telemetry.new_outcome(operation, routed=routed, error=True, fallback=True)
-            log.warning("cache %s: new side failed on %s: %s", self.name, operation, type(exc).__name__)
+            # Counted in the figures; the breaker logs once when it opens, not once per call.
+            log.debug("cache %s: new side failed on %s: %s", self.name, operation, type(exc).__name__)
             return FAILED
         self.breaker.record_success()
         self.telemetry.new_outcome(operation, routed=routed, error=False, fallback=False)

@@ -1,0 +1,146 @@
+"""A dead new cache: answers keep coming from legacy, fallbacks are counted, the guard breaches, recovery."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cachemig import cache_guard
+from tests.cachemig.cache.conftest import RedisProcess, free_port
+
+KEYS = [f"k{n}" for n in range(50)]
+
+
+def _wait(condition: Callable[[], bool], seconds: float = 20.0) -> None:
+    """Poll ``condition`` until true (the drill's progress, never a timing assertion)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the drill did not reach its next phase")
+        time.sleep(0.02)
+
+
+def test_a_closed_port_falls_back_to_legacy_and_opens_the_breaker(build_cache: Any, flag_percent: Any) -> None:
+    cache = build_cache(f"redis://127.0.0.1:{free_port()}/0")
+    flag_percent(100)
+    for key in KEYS:
+        cache.set(key, key)
+    assert all(cache.get(key) == key for key in KEYS)
+    assert cache.get_many(KEYS[:3]) == {key: key for key in KEYS[:3]}
+    assert cache.add("new-key", 1) is True
+    assert cache.incr("new-key") == 2
+    assert cache.has_key("new-key")
+    assert cache.touch("new-key", None) is True
+    assert cache.delete("new-key") is True
+    cache.clear()
+    stats = cache.get_stats()
+    assert stats["circuit"]["state"] == "open"
+    assert stats["fallbacks_total"] > len(KEYS)
+    assert stats["errors"]["new.set"] == 5  # then the breaker stops calling the dead side
+    report = cache_guard.evaluate(cache)
+    assert not report.ok
+    assert "circuit is open" in report.reason
+
+
+async def test_async_calls_fall_back_too(build_cache: Any, flag_percent: Any) -> None:
+    cache = build_cache(f"redis://127.0.0.1:{free_port()}/0")
+    flag_percent(100)
+    await cache.aset("k", 1)
+    assert await cache.aget("k") == 1
+    assert await cache.aget_many(["k"]) == {"k": 1}
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_killing_redis_under_load_then_restarting_it(
+    build_cache: Any, flag_percent: Any, redis_process: RedisProcess
+) -> None:
+    cache = build_cache(redis_process.url, options={"BREAKER_RESET_SECONDS": 0.2, "GUARD_MIN_SAMPLES": 5})
+    flag_percent(100)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    written: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def client(worker: int) -> None:
+        round_ = 0
+        while not stop.is_set():
+            round_ += 1
+            key = f"w{worker}-{round_ % 20}"
+            try:
+                cache.set(key, round_)
+                got = cache.get(key)
+                if got != round_:
+                    errors.append(AssertionError(f"{key}: wrote {round_}, read {got}"))
+                with lock:
+                    written[key] = round_
+            except BaseException as exc:  # noqa: BLE001 — any exception reaching a caller fails the drill
+                errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        _wait(lambda: cache.get_stats()["hits"]["new"] > 200)
+        redis_process.kill()
+        _wait(lambda: cache.get_stats()["fallbacks_total"] > 200)
+        report = cache_guard.evaluate(cache)
+        assert not report.ok
+        assert report.figures["fallbacks"] > 0
+        redis_process.start()
+        hits_before = cache.get_stats()["hits"]["new"]
+        _wait(lambda: cache.get_stats()["hits"]["new"] > hits_before + 200)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert errors == []
+    stats = cache.get_stats()
+    assert stats["circuit"]["state"] == "closed"
+    # Keys written while Redis was down were repaired from legacy: the new side serves the latest values.
+    assert all(cache.get(key) == value for key, value in written.items())
+    assert cache_guard.evaluate(cache).ok
+
+
+def test_keys_written_during_an_outage_are_not_served_stale_after_recovery(
+    build_cache: Any, flag_percent: Any, redis_url: str
+) -> None:
+    cache = build_cache(redis_url, options={"BREAKER_RESET_SECONDS": 0.05})
+    flag_percent(100)
+    cache.set("k", "before")
+    cache.set("gone", "before")
+    real_new = cache.new
+    cache.new = build_cache(f"redis://127.0.0.1:{free_port()}/0").new  # the new side goes dark
+    cache.set("k", "during")
+    cache.delete("gone")
+    assert cache.get("k") == "during"
+    assert cache.get_stats()["keys_to_repair"] == 2
+    cache.new = real_new  # and comes back with its old values
+    time.sleep(0.06)
+    assert cache.get("k") == "during"
+    assert cache.get("gone") is None
+    assert real_new.get(cache.make_key("k")) == "during"
+    assert cache.get_stats()["keys_to_repair"] == 0
+
+
+def test_too_many_missed_keys_clear_the_new_side_on_recovery(build_cache: Any, flag_percent: Any) -> None:
+    cache = build_cache(options={"DIRTY_KEYS_MAX": 3, "BREAKER_RESET_SECONDS": 0.05})
+    flag_percent(100)
+    cache.set("k", "before")
+    real_new = cache.new
+    cache.new = build_cache(f"redis://127.0.0.1:{free_port()}/0").new
+    for n in range(5):
+        cache.set(f"x{n}", n)
+    cache.set("k", "during")
+    assert cache.get_stats()["keys_to_repair"] == -1
+    cache.new = real_new
+    time.sleep(0.06)
+    # The new side was cleared rather than trusted: a cold miss, never the stale "before".
+    assert cache.get("k") is None
+    assert cache.get_stats()["keys_to_repair"] == 0
+    cache.set("k", "after")
+    assert cache.get("k") == "after"
