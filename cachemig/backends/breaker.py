@@ -59,10 +59,12 @@ class CircuitBreaker:
             return True
 
     def record_success(self) -> None:
-        """Close the circuit after a successful call."""
+        """Forget failures after a successful call; a successful probe closes the circuit."""
         if self.state == "closed" and not self._failures:
             return
         with self._lock:
+            if self.state == "open":
+                return  # a call let through before the circuit opened: only a probe may close it
             self._failures = 0
             self._probing = False
             if self.state != "closed":

@@ -68,7 +68,7 @@ class _Window:
     def totals(self, now: int, since: float) -> dict[str, int]:
         sums = [0, 0, 0, 0]
         for second, bucket in zip(self._seconds, self._buckets, strict=True):
-            if second > now - self.size and second >= since:
+            if second > now - self.size and second >= int(since):
                 for index, value in enumerate(bucket):
                     sums[index] += value
         return dict(zip(self.FIELDS, sums, strict=True))
@@ -92,7 +92,6 @@ class Telemetry:
         self.recent_mismatches: deque[dict[str, str]] = deque(maxlen=RECENT_MISMATCHES)
         self.latency: dict[tuple[str, str], list[float]] = {}
         self.window = _Window(window_seconds)
-        self.window_reset_at = 0.0
         self.circuit_state = 0
         self.circuit_opened = 0
         self._metrics_on = True
@@ -163,14 +162,13 @@ class Telemetry:
         with self.lock:
             if self.circuit_state != 0 and new_code == 0:
                 self.window.clear()
-                self.window_reset_at = time.time()
             self.circuit_state = new_code
             self.circuit_opened = opened_total
 
     def window_totals(self, since: float = 0.0) -> dict[str, int]:
         """Return the new side's figures of the guard window, counted from ``since`` (epoch seconds)."""
         with self.lock:
-            return self.window.totals(int(time.time()), max(since, self.window_reset_at))
+            return self.window.totals(int(time.time()), since)
 
     def snapshot(self) -> dict[str, Any]:
         """Return every figure as plain data (the stats, the admin panel, the commands)."""

@@ -12,6 +12,8 @@ from typing import Any
 
 import mmh3
 import pytest
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from cachemig import flags
 from cachemig.backends import MigratingCache
@@ -20,7 +22,8 @@ from cachemig.backends.state import drop_state
 FLAG = "MIGRATION_USE_NEW_CACHE"
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 REDIS = "django.core.cache.backends.redis.RedisCache"
-FAST_FAIL = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
+# As resync_site/settings.py configures the new cache: short timeouts, no client-side retries.
+FAST_FAIL = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25, "retry": Retry(NoBackoff(), 0)}
 
 
 @pytest.fixture

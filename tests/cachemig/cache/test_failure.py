@@ -75,25 +75,31 @@ def test_killing_redis_under_load_then_restarting_it(
                 cache.set(key, round_)
                 got = cache.get(key)
                 if got != round_:
-                    errors.append(AssertionError(f"{key}: wrote {round_}, read {got}"))
+                    made = cache.make_key(key)
+                    errors.append(
+                        AssertionError(
+                            f"{key}: wrote {round_}, read {got}; legacy {cache.legacy.get(made)} new "
+                            f"{cache.call_new('x', cache.new.get, made, routed=False)} {cache.get_stats()['circuit']}"
+                        )
+                    )
                 with lock:
                     written[key] = round_
-            except BaseException as exc:  # noqa: BLE001 — any exception reaching a caller fails the drill
+            except BaseException as exc:
                 errors.append(exc)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     try:
-        _wait(lambda: cache.get_stats()["hits"]["new"] > 200)
+        _wait(lambda: cache.get_stats()["hits"]["new"] > 100)
         redis_process.kill()
-        _wait(lambda: cache.get_stats()["fallbacks_total"] > 200)
+        _wait(lambda: cache.get_stats()["fallbacks_total"] > 100)
         report = cache_guard.evaluate(cache)
         assert not report.ok
-        assert report.figures["fallbacks"] > 0
+        assert report.figures["fallbacks"] > 0, (report, cache.get_stats())
         redis_process.start()
         hits_before = cache.get_stats()["hits"]["new"]
-        _wait(lambda: cache.get_stats()["hits"]["new"] > hits_before + 200)
+        _wait(lambda: cache.get_stats()["hits"]["new"] > hits_before + 100)
     finally:
         stop.set()
         for thread in threads:

@@ -43,7 +43,7 @@ def test_dual_write_puts_every_key_on_both_sides(build_cache: Any, flag_percent:
 def test_a_rollback_never_serves_stale_data(build_cache: Any, flag_percent: Any) -> None:
     cache = build_cache()
     flag_percent(100)
-    cache.set_many({key: "v1" for key in KEYS})
+    cache.set_many(dict.fromkeys(KEYS, "v1"))
     for key in KEYS:
         cache.set(key, "v2")
         cache.incr_version(key)
@@ -170,7 +170,7 @@ def test_metrics_flag_off_stops_latency_collection(build_cache: Any, flag_percen
 def test_adapters_size_stop_shutdown_and_stats(build_cache: Any, flag_percent: Any) -> None:
     cache = build_cache()
     flag_percent(50)
-    cache.set_many({key: 1 for key in KEYS})
+    cache.set_many(dict.fromkeys(KEYS, 1))
     assert cache.size() == len(KEYS)
     detail = cache.size_detail()
     assert detail["legacy"]["keys"] == len(KEYS)
