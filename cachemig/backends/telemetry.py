@@ -249,10 +249,13 @@ class MigrationCollector(Collector):
     def collect(self) -> Iterator[Any]:
         """Yield the metric families, read from the shared figures at scrape time."""
         families = _families()
-        telemetries = list(_registry.values())
-        if telemetries and not telemetries[0].metrics_on():
+        try:
+            enabled = flags.is_enabled(METRICS_FLAG)  # scrape time, not the hot path: no caching needed
+        except Exception:  # noqa: BLE001 — a flag store failure must not break /metrics
+            enabled = True
+        if not enabled:
             return
-        for item in telemetries:
+        for item in list(_registry.values()):
             _add_samples(families, item)
         yield from families.values()
 
