@@ -179,7 +179,7 @@ class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
             if other is FAILED:
                 return
             new_value, legacy_value = other, value
-        self.telemetry.shadow(made, _mismatch(new_value, legacy_value))
+        self.telemetry.shadow(made, mismatch_kind(new_value, legacy_value))
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
         """Return a dict of the keys found, each read from its routed side."""
@@ -394,7 +394,8 @@ class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
         self.call_new("close", lambda: self.new.close(**kwargs), routed=False)
 
 
-def _mismatch(new_value: Any, legacy_value: Any) -> MismatchKind | None:
+def mismatch_kind(new_value: Any, legacy_value: Any) -> MismatchKind | None:
+    """Return how the two sides disagree about a key, or None when they agree."""
     if new_value is MISSING and legacy_value is MISSING:
         return None
     if new_value is MISSING:

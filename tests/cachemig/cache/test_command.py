@@ -1,0 +1,71 @@
+"""``manage.py cachemig status|warm|compare`` on the configured migrating cache."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.core.management import CommandError, call_command
+
+from cachemig.backends import MigratingCache
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("cachemig", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def default_cache() -> Any:
+    cache = caches["default"]
+    assert isinstance(cache, MigratingCache)
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_status_shows_figures_and_the_guard(default_cache: MigratingCache, flag_percent: Any) -> None:
+    flag_percent(100)
+    default_cache.set("k", 1)
+    default_cache.get("k")
+    out, _ = run("status", "--json")
+    status = json.loads(out)
+    assert status["stats"]["hits"]["new"] >= 1
+    assert status["guard"]["ok"] is True
+    text, _ = run("status")
+    assert "circuit:" in text
+
+
+def test_warm_copies_legacy_keys_missing_from_new(default_cache: MigratingCache) -> None:
+    default_cache.legacy.set(default_cache.make_key("a"), "A", 40)
+    default_cache.legacy.set(default_cache.make_key("b"), "B", None)
+    default_cache.new.set(default_cache.make_key("b"), "B")
+    dry, _ = run("warm", "--dry-run", "--json")
+    assert json.loads(dry)["copied"] == 1
+    assert default_cache.new.get(default_cache.make_key("a")) is None
+    out, err = run("warm", "--json")
+    report = json.loads(out)
+    assert (report["copied"], report["already_there"]) == (1, 1)
+    assert default_cache.new.get(default_cache.make_key("a")) == "A"
+    assert "private to each process" in err
+
+
+def test_compare_reports_mismatches(default_cache: MigratingCache) -> None:
+    default_cache.set("same", 1)
+    default_cache.legacy.set(default_cache.make_key("differs"), "old")
+    default_cache.new.set(default_cache.make_key("differs"), "new")
+    default_cache.legacy.set(default_cache.make_key("legacy-only"), 1)
+    out, _ = run("compare", "--json", "--seed", "1")
+    report = json.loads(out)
+    assert report["sampled"] == 3
+    assert report["same"] == 1
+    assert report["mismatches"] == {"value": 1, "missing_new": 1, "missing_legacy": 0}
+
+
+def test_an_alias_that_is_not_migrating_is_refused() -> None:
+    with pytest.raises(CommandError, match="not a MigratingCache"):
+        run("status", "--alias", "legacy")
