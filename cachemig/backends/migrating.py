@@ -15,10 +15,11 @@ import logging
 import pickle
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, CacheKeyWarning, memcache_key_warnings
 
 from cachemig import cache_guard, flags
 from cachemig.backends.adapters import AdaptersMixin, AsyncTwinsMixin
@@ -28,6 +29,7 @@ from cachemig.backends.state import shared_state
 from cachemig.backends.telemetry import MismatchKind, Side
 
 log = logging.getLogger("resync.cachemig.cache")
+VALID_KEYS_REMEMBERED = 10_000  # validating a key costs more than a locmem get: remember the clean ones
 
 
 class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
@@ -41,7 +43,21 @@ class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
         self.new = build_side(self.options.new_alias)
         state = shared_state(self.name, self.options)
         self.telemetry, self.breaker, self.dirty = state.telemetry, state.breaker, state.dirty
+        self._valid_keys: set[str] = set()
         cache_guard.ensure_registered(self.options.flag)
+
+    def validate_key(self, key: Any) -> None:
+        """Warn about keys memcached would refuse, as BaseCache does; remember keys found clean."""
+        valid = self._valid_keys
+        if key in valid:
+            return
+        problems = list(memcache_key_warnings(key))
+        for problem in problems:
+            warnings.warn(problem, CacheKeyWarning, stacklevel=2)
+        if not problems:
+            if len(valid) >= VALID_KEYS_REMEMBERED:
+                valid.clear()
+            valid.add(key)
 
     # --- routing and the protected new side ---------------------------------
 
@@ -59,10 +75,14 @@ class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
         *args: Any,
         routed: bool,
         semantic: tuple[type[Exception], ...] = (),
+        read: bool = False,
     ) -> Any:
-        """Call ``fn`` on the new side through the breaker; return FAILED instead of raising."""
+        """Call ``fn`` on the new side through the breaker; return FAILED instead of raising.
+
+        ``read``: the call is a single-key read whose MISSING result is a miss (counted here, in one lock).
+        """
         if not self.breaker.allow():
-            self.telemetry.new_outcome(operation, routed=routed, error=False, fallback=True)
+            self.telemetry.new_outcome(operation, "rejected", routed=routed)
             return FAILED
         timed = self.telemetry.metrics_on()
         started = time.perf_counter() if timed else 0.0
@@ -70,18 +90,22 @@ class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
             value = fn(*args)
         except semantic:
             self.breaker.record_success()
-            self.telemetry.new_outcome(operation, routed=routed, error=False, fallback=False)
+            self.telemetry.new_outcome(operation, "ok", routed=routed)
             raise
         except Exception as exc:  # noqa: BLE001 — any failure of the new side is answered by the legacy one
             self.breaker.record_failure()
-            self.telemetry.new_outcome(operation, routed=routed, error=True, fallback=True)
+            self.telemetry.new_outcome(operation, "error", routed=routed)
             # Counted in the figures; the breaker logs once when it opens, not once per call.
             log.debug("cache %s: new side failed on %s: %s", self.name, operation, type(exc).__name__)
             return FAILED
         self.breaker.record_success()
-        self.telemetry.new_outcome(operation, routed=routed, error=False, fallback=False)
-        if timed:
-            self.telemetry.observe("new", operation, time.perf_counter() - started)
+        self.telemetry.new_outcome(
+            operation,
+            "ok",
+            routed=routed,
+            seconds=time.perf_counter() - started if timed else None,
+            found=(value is not MISSING) if read else None,
+        )
         return value
 
     def call_legacy(self, operation: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -161,10 +185,9 @@ class MigratingCache(AsyncTwinsMixin, AdaptersMixin, BaseCache):
     def _read_new(self, made: str) -> Any:
         if not self.new_is_clean(made):
             return self._read_legacy(made)
-        value = self.call_new("get", self.new.get, made, MISSING, routed=True)
+        value = self.call_new("get", self.new.get, made, MISSING, routed=True, read=True)
         if value is FAILED:
             return self._read_legacy(made)
-        self.telemetry.read("new", value is not MISSING)
         if value is MISSING and self.options.warm_on_miss:
             return self.warm(made)
         return value

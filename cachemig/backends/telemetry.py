@@ -25,6 +25,7 @@ from cachemig import flags
 
 Side = Literal["legacy", "new"]
 MismatchKind = Literal["value", "missing_new", "missing_legacy"]
+Outcome = Literal["ok", "error", "rejected"]
 METRICS_FLAG = "MIGRATION_ENABLE_METRICS"
 METRICS_FLAG_RECHECK_SECONDS = 1.0
 LATENCY_BUCKETS = (
@@ -116,22 +117,43 @@ class Telemetry:
             else:
                 self.misses[side] += 1
 
-    def new_outcome(self, operation: str, *, routed: bool, error: bool, fallback: bool) -> None:
-        """Count one call meant for the new side: attempted or not, failed or not, answered by legacy or not."""
+    def new_outcome(
+        self,
+        operation: str,
+        outcome: Outcome,
+        *,
+        routed: bool,
+        seconds: float | None = None,
+        found: bool | None = None,
+    ) -> None:
+        """Count one call meant for the new side, under one lock (the hot path).
+
+        ``ok`` and ``error`` reached the new side (attempts); ``rejected`` was
+        stopped by the open breaker. A routed call that did not succeed was
+        answered by the legacy side: a fallback.
+        """
         with self.lock:
             bucket = self.window.bucket(int(time.time()))
+            if outcome != "rejected":
+                bucket[0] += 1
             if routed:
                 bucket[2] += 1
-            if fallback:
-                bucket[3] += 1
-                self.fallbacks[operation] = self.fallbacks.get(operation, 0) + 1
-            if error:
+            if outcome == "ok":
+                if found is not None:
+                    if found:
+                        self.hits["new"] += 1
+                    else:
+                        self.misses["new"] += 1
+                if seconds is not None:
+                    self._observe("new", operation, seconds)
+                return
+            if outcome == "error":
                 bucket[1] += 1
                 key = ("new", operation)
                 self.errors[key] = self.errors.get(key, 0) + 1
-            # A call short-circuited by the open breaker never reached Redis: not an attempt.
-            if error or not fallback:
-                bucket[0] += 1
+            if routed:
+                bucket[3] += 1
+                self.fallbacks[operation] = self.fallbacks.get(operation, 0) + 1
 
     def legacy_error(self, operation: str) -> None:
         """Count an exception raised by the legacy side."""
@@ -149,13 +171,15 @@ class Telemetry:
 
     def observe(self, side: Side, operation: str, seconds: float) -> None:
         """Add one latency observation to the histogram of ``side`` × ``operation``."""
-        slot = bisect.bisect_left(LATENCY_BUCKETS, seconds)
         with self.lock:
-            counts = self.latency.get((side, operation))
-            if counts is None:
-                counts = self.latency[(side, operation)] = [0.0] * (len(LATENCY_BUCKETS) + 2)
-            counts[slot] += 1
-            counts[-1] += seconds
+            self._observe(side, operation, seconds)
+
+    def _observe(self, side: Side, operation: str, seconds: float) -> None:
+        counts = self.latency.get((side, operation))
+        if counts is None:
+            counts = self.latency[(side, operation)] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        counts[-1] += seconds
 
     def circuit_changed(self, new_code: int, opened_total: int) -> None:
         """Record the breaker's state; a recovery starts a fresh guard window."""
