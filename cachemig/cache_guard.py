@@ -48,7 +48,7 @@ def evaluate(cache: MigratingCache) -> flags.GuardReport:
     """Return the guard report of ``cache``: probe, breaker, error and fallback ratios."""
     options = cache.options
     probe_ok = cache.probe_new() if options.guard_probe else True
-    totals = cache.telemetry.window_totals(_stage_started(options.flag))
+    totals, fleet = cache.guard_totals(_stage_started(options.flag))
     attempts, routed = totals["attempts"], totals["routed"]
     error_ratio = totals["errors"] / attempts if attempts else 0.0
     fallback_ratio = totals["fallbacks"] / routed if routed else 0.0
@@ -65,6 +65,10 @@ def evaluate(cache: MigratingCache) -> flags.GuardReport:
         "min_samples": float(options.guard_min_samples),
         "circuit_open": 1.0 if circuit != "closed" else 0.0,
         "probe_ok": 1.0 if probe_ok else 0.0,
+        "fleet_figures": 1.0 if fleet else 0.0,
+        # The names the rollout gates read: calls routed to the new side since the stage began.
+        "calls": float(routed),
+        "min_calls": float(options.guard_min_samples),
     }
     problems = []
     if circuit != "closed":

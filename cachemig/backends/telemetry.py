@@ -77,6 +77,14 @@ class _Window:
     def clear(self) -> None:
         self._seconds = [-1] * self.size
 
+    def between(self, after: int, before: int) -> dict[int, list[int]]:
+        """Return copies of the buckets of the seconds strictly between ``after`` and ``before``."""
+        return {
+            second: list(bucket)
+            for second, bucket in zip(self._seconds, self._buckets, strict=True)
+            if after < second < before
+        }
+
 
 class Telemetry:
     """The figures of one migrating cache (one LOCATION) in this process."""
@@ -95,6 +103,7 @@ class Telemetry:
         self.window = _Window(window_seconds)
         self.circuit_state = 0
         self.circuit_opened = 0
+        self.published_until = int(time.time())  # seconds up to here were handed to the shared figures
         self._metrics_on = True
         self._metrics_checked = 0.0
 
@@ -125,15 +134,16 @@ class Telemetry:
         routed: bool,
         seconds: float | None = None,
         found: bool | None = None,
-    ) -> None:
-        """Count one call meant for the new side, under one lock (the hot path).
+    ) -> bool:
+        """Count one call meant for the new side, under one lock (the hot path); return whether to publish.
 
         ``ok`` and ``error`` reached the new side (attempts); ``rejected`` was
         stopped by the open breaker. A routed call that did not succeed was
         answered by the legacy side: a fallback.
         """
         with self.lock:
-            bucket = self.window.bucket(int(time.time()))
+            now = int(time.time())
+            bucket = self.window.bucket(now)
             if outcome != "rejected":
                 bucket[0] += 1
             if routed:
@@ -146,7 +156,7 @@ class Telemetry:
                         self.misses["new"] += 1
                 if seconds is not None:
                     self._observe("new", operation, seconds)
-                return
+                return now - 1 > self.published_until
             if outcome == "error":
                 bucket[1] += 1
                 key = ("new", operation)
@@ -154,6 +164,23 @@ class Telemetry:
             if routed:
                 bucket[3] += 1
                 self.fallbacks[operation] = self.fallbacks.get(operation, 0) + 1
+            return now - 1 > self.published_until
+
+    def take_unpublished(self) -> dict[int, list[int]]:
+        """Return the completed seconds not yet published, and mark them published."""
+        with self.lock:
+            now = int(time.time())
+            found = self.window.between(self.published_until, now)
+            self.published_until = now - 1
+            return found
+
+    def unpublished_totals(self, since: float) -> dict[str, int]:
+        """Return the window figures of the seconds not yet published, from ``since``."""
+        with self.lock:
+            now = int(time.time())
+            found = self.window.between(max(self.published_until, int(since) - 1), now + 1)
+        sums = [sum(bucket[index] for bucket in found.values()) for index in range(4)]
+        return dict(zip(_Window.FIELDS, sums, strict=True))
 
     def legacy_error(self, operation: str) -> None:
         """Count an exception raised by the legacy side."""

@@ -150,3 +150,44 @@ def test_too_many_missed_keys_clear_the_new_side_on_recovery(build_cache: Any, f
     assert cache.get_stats()["keys_to_repair"] == 0
     cache.set("k", "after")
     assert cache.get("k") == "after"
+
+
+def test_the_guard_judges_the_calls_of_every_process_through_redis(
+    build_cache: Any, flag_percent: Any, redis_url: str
+) -> None:
+    from cachemig.backends import shared_figures
+
+    cache = build_cache(redis_url, options={"GUARD_MIN_SAMPLES": 10})
+    flag_percent(100)
+    cache.set("k", 1)
+    assert cache.get("k") == 1
+    report = cache_guard.evaluate(cache)
+    assert report.ok, report.reason
+    assert report.figures["fleet_figures"] == 1.0
+    # Another web process saw its calls to the new side fail and published its figures.
+    second = shared_figures.now_second() - 1
+    client = shared_figures.redis_client(cache.new)
+    shared_figures.publish(client, cache.name, {second: [40, 30, 40, 30]}, keep_seconds=60)
+    report = cache_guard.evaluate(cache)
+    assert not report.ok
+    assert "error ratio" in report.reason
+    assert report.figures["calls"] >= 40
+
+
+def test_each_process_publishes_its_completed_seconds(
+    build_cache: Any, flag_percent: Any, redis_url: str, monkeypatch: Any
+) -> None:
+    from cachemig.backends import shared_figures
+
+    cache = build_cache(redis_url)
+    flag_percent(100)
+    clock = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    cache.telemetry.published_until = 999_999
+    for _ in range(5):
+        cache.get("k")
+    clock[0] += 2  # the next call notices completed seconds and publishes them
+    cache.get("k")
+    client = shared_figures.redis_client(cache.new)
+    shared = shared_figures.read(client, cache.name, first=1_000_000, last=1_000_001)
+    assert shared["routed"] == 5
