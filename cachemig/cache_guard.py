@@ -87,8 +87,8 @@ def evaluate(cache: MigratingCache) -> flags.GuardReport:
 
 def _stage_started(flag: str) -> float:
     # The flags branch exposes stage_started_at(name) -> datetime | None; before it lands, measure the whole window.
-    started_at = getattr(flags, "stage_started_at", None)
-    if started_at is None:
+    started_at = vars(flags).get("stage_started_at")
+    if not callable(started_at):
         return 0.0
     try:
         when = started_at(flag)

@@ -96,7 +96,7 @@ class MigratingBase(AsyncTwinsMixin, AdaptersMixin):
             "ok",
             routed=routed,
             seconds=time.perf_counter() - started if timed else None,
-            found=(value is not MISSING) if read else None,
+            read=("hit" if value is not MISSING else "miss") if read else "not_a_read",
         )
         if due:
             self.publish_figures()

@@ -26,6 +26,7 @@ from cachemig import flags
 Side = Literal["legacy", "new"]
 MismatchKind = Literal["value", "missing_new", "missing_legacy"]
 Outcome = Literal["ok", "error", "rejected"]
+ReadResult = Literal["hit", "miss", "not_a_read"]
 METRICS_FLAG = "MIGRATION_ENABLE_METRICS"
 METRICS_FLAG_RECHECK_SECONDS = 1.0
 LATENCY_BUCKETS = (
@@ -133,7 +134,7 @@ class Telemetry:
         *,
         routed: bool,
         seconds: float | None = None,
-        found: bool | None = None,
+        read: ReadResult = "not_a_read",
     ) -> bool:
         """Count one call meant for the new side, under one lock (the hot path); return whether to publish.
 
@@ -149,11 +150,10 @@ class Telemetry:
             if routed:
                 bucket[2] += 1
             if outcome == "ok":
-                if found is not None:
-                    if found:
-                        self.hits["new"] += 1
-                    else:
-                        self.misses["new"] += 1
+                if read == "hit":
+                    self.hits["new"] += 1
+                elif read == "miss":
+                    self.misses["new"] += 1
                 if seconds is not None:
                     self._observe("new", operation, seconds)
                 return now - 1 > self.published_until
