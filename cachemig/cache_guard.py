@@ -10,9 +10,10 @@ to any process that runs the guard, even one that served no cache traffic.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
 
 from cachemig import flags
 
@@ -95,3 +96,37 @@ def _stage_started(flag: str) -> float:
     except Exception:  # noqa: BLE001 — the guard must answer even when the flag store does not
         return 0.0
     return when.timestamp() if when is not None else 0.0
+
+
+def health_check() -> dict[str, object]:
+    """Report the migration's state for /health/detailed: degraded while the new side's circuit is open."""
+    from cachemig.backends import MigratingCache
+
+    cache = caches[GUARDED_ALIAS]
+    if not isinstance(cache, MigratingCache):
+        return {"status": "ok", "detail": "the default cache is not a MigratingCache"}
+    state = cache.breaker.state
+    detail = {
+        "circuit": state,
+        "keys_to_repair": cache.dirty.count(),
+        "fallbacks_total": sum(cache.telemetry.fallbacks.values()),
+    }
+    return {"status": "ok" if state == "closed" else "degraded", "detail": detail}
+
+
+def check_cache_settings() -> None:
+    """Raise ImproperlyConfigured naming the problem if a MigratingCache in CACHES is misconfigured."""
+    from django.conf import settings
+
+    from cachemig.backends.options import MigratingOptions
+
+    for alias, config in settings.CACHES.items():
+        if config.get("BACKEND") != "cachemig.backends.MigratingCache":
+            continue
+        raw_options: Any = config.get("OPTIONS", {})
+        options = MigratingOptions.from_params(raw_options)
+        for side in (options.legacy_alias, options.new_alias):
+            if side not in settings.CACHES:
+                raise ImproperlyConfigured(f"CACHES[{alias!r}] composes the alias {side!r}, which CACHES lacks")
+            if settings.CACHES[side].get("BACKEND") == "cachemig.backends.MigratingCache":
+                raise ImproperlyConfigured(f"CACHES[{alias!r}] composes {side!r}, itself a MigratingCache")

@@ -231,3 +231,19 @@ def test_building_a_migrating_cache_registers_its_guard(build_cache: Any, monkey
     assert registered == {"MIGRATION_USE_NEW_CACHE": cache_guard.migration_cache_guard}
     report = registered["MIGRATION_USE_NEW_CACHE"]()
     assert report.ok, report.reason
+
+
+def test_health_component_reports_the_circuit(flag_percent: Any) -> None:
+    report = cache_guard.health_check()
+    assert report["status"] == "ok"
+    assert report["detail"]["circuit"] == "closed"  # type: ignore[index]
+
+
+def test_the_start_up_check_names_a_missing_alias(settings: Any) -> None:
+    cache_guard.check_cache_settings()
+    settings.CACHES = {
+        **settings.CACHES,
+        "broken": {"BACKEND": "cachemig.backends.MigratingCache", "OPTIONS": {"NEW_ALIAS": "nowhere"}},
+    }
+    with pytest.raises(ImproperlyConfigured, match="'nowhere'"):
+        cache_guard.check_cache_settings()
