@@ -72,7 +72,8 @@ class MigratingCache(MigratingBase):
         """Return a dict of the keys found, each read from its routed side."""
         made = {self.make_and_validate_key(key, version=version): key for key in keys}
         to_new = [k for k in made if self.routes_to_new(k) and self.new_is_clean(k)]
-        to_legacy = [k for k in made if k not in set(to_new)] if to_new else list(made)
+        on_new = set(to_new)
+        to_legacy = [k for k in made if k not in on_new]
         found: dict[str, Any] = {}
         if to_new:
             got = self.call_new("get_many", self.new.get_many, to_new, routed=True)
@@ -245,7 +246,8 @@ class MigratingCache(MigratingBase):
             failed = self.call_legacy("set_many", self.legacy.set_many, values, ttl) or []
             self.write_new("set_many", list(made), self.new.set_many, values, ttl, routed=bool(new_keys))
             return [made[k] for k in failed if k in made]
-        legacy_values = {k: v for k, v in values.items() if k not in set(new_keys)}
+        on_new = set(new_keys)
+        legacy_values = {k: v for k, v in values.items() if k not in on_new}
         new_values = {k: values[k] for k in new_keys}
         if new_values and self.write_new("set_many", new_keys, self.new.set_many, new_values, ttl, routed=True):
             self.legacy.delete_many(new_keys)
@@ -253,7 +255,7 @@ class MigratingCache(MigratingBase):
             legacy_values.update(new_values)
         failed = self.call_legacy("set_many", self.legacy.set_many, legacy_values, ttl) if legacy_values else []
         if legacy_values:
-            stale = [k for k in legacy_values if k not in set(new_keys)]
+            stale = [k for k in legacy_values if k not in on_new]
             if stale:
                 self.write_new("delete_many", stale, self.new.delete_many, stale, routed=False)
         return [made[k] for k in failed or [] if k in made]
