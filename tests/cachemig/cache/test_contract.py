@@ -37,7 +37,7 @@ VARIANTS = {"dual write": {}, "single write": {"DUAL_WRITE": False}, "warm on mi
 def mcache(request: pytest.FixtureRequest, build_cache: Callable[..., MigratingCache], flag_percent: Any) -> Any:
     """Return a migrating cache for one (new side, stage, write mode) triple."""
     new, percent, variant = request.param
-    url = request.getfixturevalue("redis_url") if new == "redis" else "locmem"
+    url = request.getfixturevalue("cache_redis_url") if new == "redis" else "locmem"
     flag_percent(percent)
     cache = build_cache(url, TIMEOUT=120, options=VARIANTS[variant])
     yield cache

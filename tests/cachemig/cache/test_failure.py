@@ -112,10 +112,11 @@ def test_killing_redis_under_load_then_restarting_it(
     assert cache_guard.evaluate(cache).ok
 
 
+@pytest.mark.redis
 def test_keys_written_during_an_outage_are_not_served_stale_after_recovery(
-    build_cache: Any, flag_percent: Any, redis_url: str
+    build_cache: Any, flag_percent: Any, cache_redis_url: str
 ) -> None:
-    cache = build_cache(redis_url, options={"BREAKER_RESET_SECONDS": 0.05})
+    cache = build_cache(cache_redis_url, options={"BREAKER_RESET_SECONDS": 0.05})
     flag_percent(100)
     cache.set("k", "before")
     cache.set("gone", "before")
@@ -152,12 +153,13 @@ def test_too_many_missed_keys_clear_the_new_side_on_recovery(build_cache: Any, f
     assert cache.get("k") == "after"
 
 
+@pytest.mark.redis
 def test_the_guard_judges_the_calls_of_every_process_through_redis(
-    build_cache: Any, flag_percent: Any, redis_url: str
+    build_cache: Any, flag_percent: Any, cache_redis_url: str
 ) -> None:
     from cachemig.backends import shared_figures
 
-    cache = build_cache(redis_url, options={"GUARD_MIN_SAMPLES": 10})
+    cache = build_cache(cache_redis_url, options={"GUARD_MIN_SAMPLES": 10})
     flag_percent(100)
     cache.set("k", 1)
     assert cache.get("k") == 1
@@ -174,12 +176,13 @@ def test_the_guard_judges_the_calls_of_every_process_through_redis(
     assert report.figures["calls"] >= 40
 
 
+@pytest.mark.redis
 def test_each_process_publishes_its_completed_seconds(
-    build_cache: Any, flag_percent: Any, redis_url: str, monkeypatch: Any
+    build_cache: Any, flag_percent: Any, cache_redis_url: str, monkeypatch: Any
 ) -> None:
     from cachemig.backends import shared_figures
 
-    cache = build_cache(redis_url)
+    cache = build_cache(cache_redis_url)
     flag_percent(100)
     clock = [1_000_000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])

@@ -18,13 +18,13 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def limiter(redis_url: str) -> RedisRateLimiter:
-    return RedisRateLimiter(redis.Redis.from_url(redis_url))
+def limiter(cache_redis_url: str) -> RedisRateLimiter:
+    return RedisRateLimiter(redis.Redis.from_url(cache_redis_url))
 
 
-def _limiters(redis_url: str) -> list[tuple[str, Callable[..., Any]]]:
+def _limiters(cache_redis_url: str) -> list[tuple[str, Callable[..., Any]]]:
     found: list[tuple[str, Callable[..., Any]]] = [
-        ("redis sliding window", RedisRateLimiter(redis.Redis.from_url(redis_url)).check_rate)
+        ("redis sliding window", RedisRateLimiter(redis.Redis.from_url(cache_redis_url)).check_rate)
     ]
     # The legacy fixed window lands from another branch; once merged, both run here.
     with contextlib.suppress(ImportError):
@@ -53,9 +53,9 @@ def _burst(check_rate: Callable[..., Any], *, clients: int, calls: int, limit: i
     return admitted
 
 
-def test_both_limiters_admit_no_more_than_the_limit_under_50_concurrent_clients(redis_url: str) -> None:
+def test_both_limiters_admit_no_more_than_the_limit_under_50_concurrent_clients(cache_redis_url: str) -> None:
     limit, window = 20, 3600
-    for name, check_rate in _limiters(redis_url):
+    for name, check_rate in _limiters(cache_redis_url):
         started = time.time()
         admitted = _burst(check_rate, clients=50, calls=3, limit=limit, window=window)
         crossed_boundary = int(started // window) != int(time.time() // window)
