@@ -115,7 +115,7 @@ def main() -> int:
     keys = [f"bench:{n}" for n in range(1000)]
     print(
         f"{'new side':<8} {'flag':>4} {'shadow':>6} | {'op':<4} {'direct ops/s':>12} {'migrating ops/s':>15} "
-        f"{'ratio':>6} | {'p99 direct':>10} {'p99 migr.':>10}"
+        f"{'ratio':>6} | {'median us d/m':>15} {'ratio':>6} | {'p99 ms d/m':>20}"
     )
     for new_alias in ("bench-new-redis", "bench-new-locmem"):
         direct = caches[new_alias]
