@@ -40,12 +40,49 @@ def setup(redis_url: str) -> None:
         **settings.CACHES,
         "bench-legacy": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bench-legacy"},
         "bench-new-locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bench-new"},
+        "bench-new-dead": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{dead_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25, "retry": Retry(NoBackoff(), 0)},
+        },
         "bench-new-redis": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": redis_url,
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25, "retry": Retry(NoBackoff(), 0)},
         },
     }
+
+
+def dead_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_dead_redis(ops: int) -> None:
+    """Print what a call costs when the new side is a closed port (breaker open after the first failures)."""
+    from cachemig.backends import MigratingCache
+
+    put_percent(100)
+    cache = MigratingCache(
+        f"bench-dead-{uuid.uuid4().hex[:6]}",
+        {"OPTIONS": {"LEGACY_ALIAS": "bench-legacy", "NEW_ALIAS": "bench-new-dead"}},
+    )
+    started = time.perf_counter()
+    first = [cache.get("warm-up") for _ in range(5)]
+    opening = (time.perf_counter() - started) / len(first) * 1000
+    samples = []
+    for n in range(ops):
+        begun = time.perf_counter()
+        cache.get(f"k{n % 100}")
+        samples.append(time.perf_counter() - begun)
+    p99 = statistics.quantiles(samples, n=100)[98] * 1000
+    print(
+        f"dead redis (closed port), flag 100 %: first 5 calls {opening:.3f} ms each (breaker closed), "
+        f"then breaker {cache.breaker.state}: {ops / sum(samples):,.0f} get/s, p99 {p99:.3f} ms"
+    )
 
 
 def put_percent(percent: int) -> None:
@@ -149,6 +186,7 @@ def main() -> int:
                         f"{d_p99:>9.3f}/{m_p99:<9.3f}"
                     )
                 cache.clear()
+    bench_dead_redis(args.ops)
     return 0
 
 
