@@ -69,3 +69,27 @@ def test_compare_reports_mismatches(default_cache: MigratingCache) -> None:
 def test_an_alias_that_is_not_migrating_is_refused() -> None:
     with pytest.raises(CommandError, match="not a MigratingCache"):
         run("status", "--alias", "legacy")
+
+
+@pytest.mark.redis
+def test_warm_and_compare_against_redis_skip_foreign_keys(build_cache: Any, cache_redis_url: str) -> None:
+    import redis
+
+    from cachemig.backends.operations import cache_compare, cache_warm
+    from cachemig.backends.sides import remaining_timeout
+
+    cache = build_cache(cache_redis_url)
+    redis.Redis.from_url(cache_redis_url).set("huey.queue", "not a cache key")
+    cache.legacy.set(cache.make_key("a"), "A", 30)
+    cache.legacy.set(cache.make_key("b"), "B", None)
+    report = cache_warm(cache=cache)
+    assert (report.scanned, report.copied) == (2, 2)
+    left = remaining_timeout(cache.new, cache.make_key("a"), fallback=None)
+    assert left is not None
+    assert 0 < left <= 30
+    assert remaining_timeout(cache.new, cache.make_key("b"), fallback=-1) is None
+    cache.new.set(cache.make_key("b"), "changed")
+    compared = cache_compare(cache=cache, seed=3)
+    assert compared.sampled == 2
+    assert compared.mismatches["value"] == 1
+    assert compared.examples == [{"key": cache.make_key("b"), "kind": "value"}]
