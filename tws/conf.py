@@ -50,3 +50,8 @@ def problems() -> list[str]:
     if not isinstance(port, int) or not 0 <= port <= 65535:
         found.append(f"TWS_SIMULATOR_PORT must be a TCP port number, not {port!r}")
     return found
+
+
+def flag_cache_seconds() -> float:
+    """Return how long a routing decision (v2 or legacy) is reused for the same key."""
+    return float(getattr(settings, "TWS_FLAG_CACHE_SECONDS", 2.0))

@@ -7,6 +7,7 @@ it is revealed only where the HTTP basic auth is built (``tws.http``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -21,24 +22,19 @@ from audit.redaction import register_secret
 DEFAULT_BASE_URL = "http://127.0.0.1:31116"
 DEFAULT_USERNAME = "twsuser"
 DEFAULT_PASSWORD = "tws-simulator-pass"  # the embedded simulator's; real servers get theirs from env/admin
-# Saved-connection values given explicitly (tests, the admin's "test connection") instead of read from the DB.
-_saved_override: ContextVar[dict[str, Any] | None] = ContextVar("tws_saved_override", default=None)
+# Where the saved-connection layer comes from while load_tws_settings runs (none for a bare TWSSettings()).
+_saved_source: ContextVar[Callable[[], dict[str, Any]] | None] = ContextVar("tws_saved_source", default=None)
 
 
 class SavedConnectionSource(PydanticBaseSettingsSource):
     """Read the connection saved in the admin (below env and .env, above defaults)."""
 
-    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any] | None) -> None:
-        super().__init__(settings_cls)
-        self._values = values
-
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self.__call__().get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        if self._values is not None:
-            return dict(self._values)
-        return saved_connection_values()
+        read = _saved_source.get()
+        return dict(read()) if read is not None else {}
 
 
 def saved_connection_values() -> dict[str, Any]:
@@ -97,8 +93,7 @@ class TWSSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        saved = _saved_override.get()
-        return (init_settings, env_settings, dotenv_settings, SavedConnectionSource(settings_cls, saved))
+        return (init_settings, env_settings, dotenv_settings, SavedConnectionSource(settings_cls))
 
     def __repr_args__(self) -> Any:
         # SecretStr already masks itself; keep the repr explicit anyway.
@@ -113,10 +108,10 @@ def default_env_file() -> Path:
 def load_tws_settings(*, env_file: Path | None = None, saved: dict[str, Any] | None = None) -> TWSSettings:
     """Return the effective settings (env > .env > saved connection > defaults); register the password."""
     path = env_file if env_file is not None else default_env_file()
-    token = _saved_override.set(saved)
+    token = _saved_source.set((lambda: saved) if saved is not None else saved_connection_values)
     try:
         loaded = TWSSettings(_env_file=path if path.exists() else None)  # type: ignore[call-arg]
     finally:
-        _saved_override.reset(token)
+        _saved_source.reset(token)
     register_secret(loaded.password.get_secret_value())
     return loaded

@@ -22,9 +22,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVER_KEY: web.AppKey[SimulatorServer] = web.AppKey("simulator", object)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LoggedRequest:
-    """One request as the simulator saw it (``outcome`` is the status sent, or hang/reset)."""
+    """One request as the simulator saw it on arrival (``outcome``: status sent, hang, reset or pending)."""
 
     at: float
     method: str
@@ -146,7 +146,8 @@ class SimulatorServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_sim/"):
             return await handler(request)
-        entry_at = time.monotonic()
+        entry = LoggedRequest(time.monotonic(), request.method, request.path, "pending")
+        self.requests.append(entry)
         outcome, retry_after = "", None
         faults = self.faults
         try:
@@ -158,7 +159,7 @@ class SimulatorServer:
                     request.transport.abort()
                 return web.Response(status=500)
             if self._roll(faults.hang):
-                outcome = "hang"
+                outcome = entry.outcome = "hang"
                 await asyncio.sleep(faults.hang_seconds)
             if self._roll(faults.unauthorized_401) or not self._authorized(request):
                 response: web.StreamResponse = error_response(
@@ -184,8 +185,7 @@ class SimulatorServer:
             outcome = outcome or str(exc.status)
             raise
         finally:
-            self.requests.append(LoggedRequest(entry_at, request.method, request.path, outcome or "cancelled",
-                                               retry_after))
+            entry.outcome, entry.retry_after = outcome or "cancelled", retry_after
 
     # --- control endpoints --------------------------------------------------
     async def _get_faults(self, request: web.Request) -> web.Response:
