@@ -19,6 +19,7 @@ from tws.services import alert_acknowledge, connection_delete, connection_save, 
 class TWSConnectionForm(forms.ModelForm):
     """The connection form: the password can be replaced, never read back."""
 
+    base_url = forms.URLField(label="Base URL", assume_scheme="https", max_length=300)
     new_password = forms.CharField(
         label="Password",
         required=False,

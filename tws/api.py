@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from audit.exceptions import PermissionDeniedError
 from tws import selectors
@@ -16,6 +16,8 @@ from tws.contract import EngineInfo, JobLog, JobStatus
 from tws.services import alert_acknowledge, job_act
 
 router = Router(tags=["tws"])
+JobSort = Literal["name", "-name", "status", "-status", "start_time", "-start_time", "end_time", "-end_time",
+                  "workstation", "-workstation", "job_stream", "-job_stream", "sched_time", "-sched_time"]  # fmt: skip
 
 
 class JobOut(Schema):
@@ -38,7 +40,17 @@ class JobFilters(Schema):
     workstation: str = ""
     job_stream: str = ""
     name: str = ""
-    sort: Literal[tuple(sorted(selectors.JOB_SORTS))] = "name"  # type: ignore[valid-type]
+    sort: JobSort = "name"
+
+
+class Page(Schema):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class JobPageOut(Schema):
+    count: int
+    items: list[JobOut]
 
 
 class WorkstationOut(Schema):
@@ -66,6 +78,16 @@ class AlertOut(Schema):
     @staticmethod
     def resolve_acknowledged_by(obj: Any) -> str | None:
         return obj.acknowledged_by.get_username() if obj.acknowledged_by else None
+
+
+class AlertPageOut(Schema):
+    count: int
+    items: list[AlertOut]
+
+
+class AlertFilters(Schema):
+    state: Literal["open", "acknowledged", "all"] = "open"
+    kind: str = ""
 
 
 class SyncOut(Schema):
@@ -115,12 +137,15 @@ async def engine(request: HttpRequest) -> EngineInfo:
     return await (await get_tws_client()).get_engine_info()
 
 
-@router.get("/jobs", response=list[JobOut])
-@paginate(LimitOffsetPagination)
-def jobs(request: HttpRequest, filters: Query[JobFilters]) -> Any:
+def _page(qs: Any, page: Page) -> dict[str, Any]:
+    return {"count": qs.count(), "items": list(qs[page.offset : page.offset + page.limit])}
+
+
+@router.get("/jobs", response=JobPageOut)
+def jobs(request: HttpRequest, filters: Query[JobFilters], page: Query[Page]) -> dict[str, Any]:
     """List synced jobs in plan (filters: status, workstation, job_stream, name; sort; limit/offset)."""
     _require(request, "tws.view_jobinplan")
-    return selectors.job_list(**filters.dict())
+    return _page(selectors.job_list(**filters.dict()), page)
 
 
 @router.get("/jobs/{hwa_id}", response=JobOut)
@@ -151,11 +176,11 @@ async def job_joblog(request: HttpRequest, hwa_id: str) -> JobLog:
 @router.post("/jobs/{hwa_id}/actions/{action}", response={202: dict[str, str]})
 async def job_action(
     request: HttpRequest, hwa_id: str, action: Literal["hold", "release", "cancel", "kill", "rerun"]
-) -> tuple[int, dict[str, str]]:
+) -> Status[dict[str, str]]:
     """Ask TWS to hold, release, cancel, kill or rerun a job (audited)."""
     await _arequire(request, "tws.act_on_job")
     await job_act(job_hwa_id=hwa_id, action=action, acting_user=request.user)
-    return 202, {"job": hwa_id, "action": action}
+    return Status(202, {"job": hwa_id, "action": action})
 
 
 @router.get("/workstations", response=list[WorkstationOut])
@@ -172,12 +197,11 @@ def plan(request: HttpRequest) -> dict[str, Any]:
     return selectors.plan_counts()
 
 
-@router.get("/alerts", response=list[AlertOut])
-@paginate(LimitOffsetPagination)
-def alerts(request: HttpRequest, state: Literal["open", "acknowledged", "all"] = "open", kind: str = "") -> Any:
+@router.get("/alerts", response=AlertPageOut)
+def alerts(request: HttpRequest, filters: Query[AlertFilters], page: Query[Page]) -> dict[str, Any]:
     """List alerts (open by default)."""
     _require(request, "tws.view_alert")
-    return selectors.alert_list(state=state, kind=kind)
+    return _page(selectors.alert_list(state=filters.state, kind=filters.kind), page)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut)
