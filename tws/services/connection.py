@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from django.db import transaction
@@ -11,6 +10,7 @@ from pydantic import SecretStr
 import audit
 from audit.redaction import register_secret
 from tws.models import TWSConnection
+from tws.services.bridge import run_async
 from tws.settings import TWSSettings
 
 AUDITED_FIELDS = ("name", "base_url", "username", "verify_tls", "timeout_seconds", "is_active")
@@ -87,10 +87,10 @@ def connection_test(*, connection: TWSConnection) -> tuple[bool, str]:
 
     async def probe() -> str:
         async with UnifiedTWSClient(settings) as client:
-            return (await client.get_engine_info()).version
+            return (await (await client.backend()).get_engine_info()).version  # uncached: test the server itself
 
     try:
-        version = asyncio.run(probe())
+        version = run_async(probe)
     except TWSError as exc:
         return False, f"{type(exc).__name__}: {exc}"
     return True, f"connected: engine {version}"

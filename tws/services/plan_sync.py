@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from tws.exceptions import CircuitOpenError, TWSError
 from tws.models import JobInPlan, JobStatusTransition, JobStream, SyncRun
 from tws.models import Workstation as WorkstationRow
 from tws.services.alerts import alert_raise, alerts_raise_many
+from tws.services.bridge import run_async
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -145,7 +145,7 @@ def plan_sync(*, settings: Any = None) -> SyncResult:
     started_at = timezone.now()
     t0 = time.perf_counter()
     try:
-        fetched = asyncio.run(plan_fetch(settings=settings))
+        fetched = run_async(lambda: plan_fetch(settings=settings))
     except TWSError as exc:
         detail = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("tws plan sync failed: %s", detail)
