@@ -34,8 +34,12 @@ def oql_of(filters: JobFilter | None) -> str:
     """Return the OQL expression of ``filters`` (empty when none)."""
     if filters is None:
         return ""
-    pairs = (("name", filters.name), ("status", filters.status), ("workstation", filters.workstation),
-             ("jobStreamName", filters.job_stream))  # fmt: skip
+    pairs = (
+        ("name", filters.name),
+        ("status", filters.status),
+        ("workstation", filters.workstation),
+        ("jobStreamName", filters.job_stream),
+    )
     return " AND ".join(f"{field} = {oql_quote(value)}" for field, value in pairs if value)
 
 
@@ -65,8 +69,12 @@ def workstation_from_v2(data: dict[str, Any]) -> Workstation:
     """Return the canonical workstation of a ``WorkstationInPlanV2``."""
     states = set(data.get("activeStates") or [])
     link: LinkState = "linked" if states & LINKED_STATES else "unlinked"
-    return Workstation(name=str(data.get("name", "")), id=str(data.get("id", "")), type=str(data.get("type", "UNKNOWN")),
-                       link_state=link)  # fmt: skip
+    return Workstation(
+        name=str(data.get("name", "")),
+        id=str(data.get("id", "")),
+        type=str(data.get("type", "UNKNOWN")),
+        link_state=link,
+    )
 
 
 class OptimizedTWSClientAdapter:
@@ -96,8 +104,12 @@ class OptimizedTWSClientAdapter:
     async def get_engine_info(self) -> EngineInfo:
         """Return the engine's identity (``GET /engine/info``)."""
         data = await self._json("engine_info", "GET", "/engine/info")
-        return EngineInfo(version=str(data.get("fullVersion", "")), display_version=str(data.get("displayVersion", "")),
-                          timezone=str(data.get("timezone", "")), locale=str(data.get("locale", "")))  # fmt: skip
+        return EngineInfo(
+            version=str(data.get("fullVersion", "")),
+            display_version=str(data.get("displayVersion", "")),
+            timezone=str(data.get("timezone", "")),
+            locale=str(data.get("locale", "")),
+        )
 
     async def get_jobs(self, *, filters: JobFilter | None = None, limit: int = 100, offset: int = 0) -> JobPage:
         """Return one page of jobs (``GET /plan/job`` with ``oql``, ``limit``, ``offset``)."""
@@ -113,8 +125,13 @@ class OptimizedTWSClientAdapter:
         """Yield every job of the plan, one page at a time."""
         offset = 0
         while True:
-            data = await self._json("sync_jobs", "GET", "/plan/job", params={"limit": page_size, "offset": offset,
-                                    "plan_id": self._plan}, headers={"Include-Count": "false"})  # fmt: skip
+            data = await self._json(
+                "sync_jobs",
+                "GET",
+                "/plan/job",
+                params={"limit": page_size, "offset": offset, "plan_id": self._plan},
+                headers={"Include-Count": "false"},
+            )
             results = data.get("results") or []
             if results:
                 yield [job_from_v2(j) for j in results]
@@ -133,15 +150,18 @@ class OptimizedTWSClientAdapter:
     async def get_job_status(self, job_id: str) -> JobStatus:
         """Return a job's status (``GET /plan/job/{id}``)."""
         job = job_from_v2(await self._job_data(job_id))
-        return JobStatus(job_id=job.id, status=job.status, internal_status=job.internal_status,
-                         return_code=job.return_code)  # fmt: skip
+        return JobStatus(
+            job_id=job.id, status=job.status, internal_status=job.internal_status, return_code=job.return_code
+        )
 
     async def get_workstations(self) -> list[Workstation]:
         """Return every workstation in plan (``GET /plan/workstation``, all pages)."""
         found: list[Workstation] = []
         offset = 0
         while True:
-            data = await self._json("get_workstations", "GET", "/plan/workstation", params={"limit": 1000, "offset": offset})
+            data = await self._json(
+                "get_workstations", "GET", "/plan/workstation", params={"limit": 1000, "offset": offset}
+            )
             results = data.get("results") or []
             found.extend(workstation_from_v2(w) for w in results)
             if not data.get("next") or not results:
@@ -150,15 +170,20 @@ class OptimizedTWSClientAdapter:
 
     async def get_plan(self) -> PlanSummary:
         """Return job counts by status (``GET /plan/job/count?grouping_filters=status``)."""
-        data = await self._json("get_plan", "GET", "/plan/job/count",
-                                params={"grouping_filters": "status", "plan_id": self._plan})  # fmt: skip
+        data = await self._json(
+            "get_plan", "GET", "/plan/job/count", params={"grouping_filters": "status", "plan_id": self._plan}
+        )
         by_status = {str(k): int(v) for k, v in (data.get("groupedCount") or {}).items()}
         return PlanSummary(total=int(data.get("count", sum(by_status.values()))), by_status=by_status)
 
     async def get_joblog(self, job_id: str) -> JobLog:
         """Return the job's log (``GET /plan/job/joblog?oql=id = '...'``)."""
-        response = await self._t.request("get_joblog", "GET", V2 + "/plan/job/joblog",
-                                         params={"oql": f"id = {oql_quote(job_id)}", "plan_id": self._plan})  # fmt: skip
+        response = await self._t.request(
+            "get_joblog",
+            "GET",
+            V2 + "/plan/job/joblog",
+            params={"oql": f"id = {oql_quote(job_id)}", "plan_id": self._plan},
+        )
         return JobLog(job_id=job_id, text=response.text)
 
     async def act(self, job_id: str, action: JobAction) -> None:

@@ -86,8 +86,12 @@ class TWSConnectionAdmin(admin.ModelAdmin):
                         continue
                     labels = ", ".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
                     rows.append((sample.name, labels, sample.value))
-        context = {**self.admin_site.each_context(request), "title": "TWS client metrics", "rows": rows,
-                   "syncs": SyncRun.objects.order_by("-finished_at")[:10]}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "TWS client metrics",
+            "rows": rows,
+            "syncs": SyncRun.objects.order_by("-finished_at")[:10],
+        }
         return TemplateResponse(request, "admin/tws/metrics.html", context)
 
 
@@ -106,8 +110,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(JobInPlan)
 class JobInPlanAdmin(ReadOnlyAdmin):
-    list_display = ["name", "job_stream", "workstation", "status", "internal_status", "start_time", "end_time",
-                    "return_code", "run_number"]  # fmt: skip
+    list_display = [
+        "name",
+        "job_stream",
+        "workstation",
+        "status",
+        "internal_status",
+        "start_time",
+        "end_time",
+        "return_code",
+        "run_number",
+    ]
     list_filter = ["status", "internal_status"]
     search_fields = ["name", "job_stream", "workstation", "hwa_id"]
     show_full_result_count = False  # counting 150k rows on every page is slow

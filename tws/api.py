@@ -16,8 +16,22 @@ from tws.contract import EngineInfo, JobLog, JobStatus
 from tws.services import alert_acknowledge, job_act
 
 router = Router(tags=["tws"])
-JobSort = Literal["name", "-name", "status", "-status", "start_time", "-start_time", "end_time", "-end_time",
-                  "workstation", "-workstation", "job_stream", "-job_stream", "sched_time", "-sched_time"]  # fmt: skip
+JobSort = Literal[
+    "name",
+    "-name",
+    "status",
+    "-status",
+    "start_time",
+    "-start_time",
+    "end_time",
+    "-end_time",
+    "workstation",
+    "-workstation",
+    "job_stream",
+    "-job_stream",
+    "sched_time",
+    "-sched_time",
+]
 
 
 class JobOut(Schema):
@@ -124,8 +138,11 @@ async def status(request: HttpRequest) -> dict[str, Any]:
     await _arequire(request, "tws.view_jobinplan")
     client = await get_tws_client()
     system = await client.get_system_status()
-    return {**system.model_dump(), "circuit_state": client.breaker_state,
-            "last_sync": await sync_to_async(selectors.last_sync)()}  # fmt: skip
+    return {
+        **system.model_dump(),
+        "circuit_state": client.breaker_state,
+        "last_sync": await sync_to_async(selectors.last_sync)(),
+    }
 
 
 @router.get("/engine", response=EngineInfo)

@@ -18,6 +18,7 @@ from tws import conf
 from tws.adapter_v2 import OptimizedTWSClientAdapter
 from tws.cache import cached
 from tws.contract import (
+    ApiVersion,
     EngineInfo,
     Job,
     JobAction,
@@ -139,7 +140,7 @@ class UnifiedTWSClient:
         try:
             backend = await self.backend()
         except TWSError as exc:
-            version = "v2" if await self._use_v2() else "v1"
+            version: ApiVersion = "v2" if await self._use_v2() else "v1"
             return SystemStatus(reachable=False, api_version=version, detail=exc.code)
         return await backend.get_system_status()
 
@@ -159,13 +160,18 @@ class UnifiedTWSClient:
     async def get_job_status(self, job_id: str) -> JobStatus:
         """Return a job's status (cached for the status TTL)."""
         backend = await self.backend()
-        return await cached("status", f"job:{job_id}", lambda: backend.get_job_status(job_id), JobStatus)
+
+        async def load() -> JobStatus:
+            return await backend.get_job_status(job_id)
+
+        return await cached("status", f"job:{job_id}", load, JobStatus)
 
     async def get_workstations(self) -> list[Workstation]:
         """Return the workstations in plan (cached as static)."""
         backend = await self.backend()
-        return await cached("static", f"workstations:{backend.api_version}", backend.get_workstations,
-                            list[Workstation])  # fmt: skip
+        return await cached(
+            "static", f"workstations:{backend.api_version}", backend.get_workstations, list[Workstation]
+        )
 
     async def get_plan(self) -> PlanSummary:
         """Return job counts by status."""
@@ -242,5 +248,9 @@ def guard_report_figures() -> dict[str, Any]:
     calls = sum(c.resilience.stats["v2_calls"] for c in clients)
     errors = sum(c.resilience.stats["v2_errors"] for c in clients)
     opens = sum(c.resilience.breaker.open_count for c in clients)
-    return {"calls": float(calls), "errors": float(errors), "error_ratio": errors / calls if calls else 0.0,
-            "circuit_opens": float(opens)}  # fmt: skip
+    return {
+        "calls": float(calls),
+        "errors": float(errors),
+        "error_ratio": errors / calls if calls else 0.0,
+        "circuit_opens": float(opens),
+    }

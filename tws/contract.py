@@ -12,10 +12,24 @@ LinkState = Literal["linked", "unlinked", "unknown"]
 JobAction = Literal["hold", "release", "kill", "cancel", "rerun"]
 # CommonStatusV2 values; v1 NodeStatus.commonStatus uses the same words.
 COMMON_STATUSES = (
-    "WAITING", "WAITING_FOR_TRIGGER", "READY", "READY_PREV_WS_NONREP", "COMPLETED", "SUPPRESS_BY_COND",
-    "INTERRUPTED", "DUMMY_COMPLETED", "RUNNING", "SUCCESSFUL", "ERROR", "CANCELED", "CANCEL_PENDING", "HELD",
-    "UNDECIDED", "BLOCKED", "SUPPRESS",
-)  # fmt: skip
+    "WAITING",
+    "WAITING_FOR_TRIGGER",
+    "READY",
+    "READY_PREV_WS_NONREP",
+    "COMPLETED",
+    "SUPPRESS_BY_COND",
+    "INTERRUPTED",
+    "DUMMY_COMPLETED",
+    "RUNNING",
+    "SUCCESSFUL",
+    "ERROR",
+    "CANCELED",
+    "CANCEL_PENDING",
+    "HELD",
+    "UNDECIDED",
+    "BLOCKED",
+    "SUPPRESS",
+)
 
 
 class Canonical(BaseModel):

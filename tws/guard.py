@@ -15,6 +15,7 @@ def unified_v2_guard() -> flags.GuardReport:
     if figures["circuit_opens"] > 0:
         return flags.GuardReport(ok=False, figures=figures, reason=f"circuit opened {figures['circuit_opens']:g} times")
     if figures["calls"] >= 20 and figures["error_ratio"] > MAX_ERROR_RATIO:
-        return flags.GuardReport(ok=False, figures=figures,
-                                 reason=f"v2 error ratio {figures['error_ratio']:.1%} above {MAX_ERROR_RATIO:.0%}")  # fmt: skip
+        return flags.GuardReport(
+            ok=False, figures=figures, reason=f"v2 error ratio {figures['error_ratio']:.1%} above {MAX_ERROR_RATIO:.0%}"
+        )
     return flags.GuardReport(ok=True, figures=figures, reason="")

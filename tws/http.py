@@ -48,7 +48,9 @@ class Resilience:
     breaker: CircuitBreaker
     retry: RetryWithBackoff
     timeouts: TimeoutManager
-    stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("calls", "errors", "v2_calls", "v2_errors"), 0))
+    stats: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(("calls", "errors", "v2_calls", "v2_errors"), 0)
+    )
 
     @classmethod
     def from_settings(cls, settings: TWSSettings) -> Resilience:
@@ -108,7 +110,9 @@ def raise_for_status(response: httpx.Response, operation: str) -> None:
     if status == 400:
         raise TWSBadRequestError(message)
     if status in TRANSIENT_STATUSES:
-        raise TWSTransientError(message, http_status=status, retry_after=_retry_after(response.headers.get("Retry-After")))
+        raise TWSTransientError(
+            message, http_status=status, retry_after=_retry_after(response.headers.get("Retry-After"))
+        )
     raise TWSServerError(message, http_status=status)
 
 
@@ -179,8 +183,14 @@ class TWSTransport:
         if json is not None:
             kwargs["json"] = json
 
+        async def send() -> httpx.Response:
+            return await self._send(operation, method, path, kwargs)
+
+        async def timed() -> httpx.Response:
+            return await r.timeouts.with_timeout(send)
+
         async def attempt() -> httpx.Response:
-            return await r.breaker.call(lambda: r.timeouts.with_timeout(lambda: self._send(operation, method, path, kwargs)))
+            return await r.breaker.call(timed)
 
         started = time.perf_counter()
         outcome = "cancelled"

@@ -77,8 +77,9 @@ class LegacyTWSClient:
         return f"LegacyTWSClient({self._t!r})"
 
     async def _query(self, filters: JobFilter | None, headers: dict[str, str], operation: str = "get_jobs") -> Any:
-        response = await self._t.request(operation, "POST", f"{V1}/plan/{self._plan}/job/query",
-                                         json=filter_body(filters), headers=headers)  # fmt: skip
+        response = await self._t.request(
+            operation, "POST", f"{V1}/plan/{self._plan}/job/query", json=filter_body(filters), headers=headers
+        )
         return response
 
     async def get_system_status(self) -> SystemStatus:
@@ -92,9 +93,12 @@ class LegacyTWSClient:
     async def get_engine_info(self) -> EngineInfo:
         """Return the engine's identity (``GET /twsd/engine/info``)."""
         data = (await self._t.request("engine_info", "GET", f"{V1}/engine/info")).json()
-        return EngineInfo(version=str(data.get("fullVersion") or data.get("version") or ""),
-                          display_version=str(data.get("displayVersion", "")), timezone=str(data.get("timezone", "")),
-                          locale=str(data.get("locale", "")))  # fmt: skip
+        return EngineInfo(
+            version=str(data.get("fullVersion") or data.get("version") or ""),
+            display_version=str(data.get("displayVersion", "")),
+            timezone=str(data.get("timezone", "")),
+            locale=str(data.get("locale", "")),
+        )
 
     async def get_jobs(self, *, filters: JobFilter | None = None, limit: int = 100, offset: int = 0) -> JobPage:
         """Return one page of jobs (``POST /plan/current/job/query`` with page headers)."""
@@ -131,8 +135,9 @@ class LegacyTWSClient:
     async def get_job_status(self, job_id: str) -> JobStatus:
         """Return a job's status (``GET /plan/current/job/{id}``)."""
         job = await self.get_job(job_id)
-        return JobStatus(job_id=job.id, status=job.status, internal_status=job.internal_status,
-                         return_code=job.return_code)  # fmt: skip
+        return JobStatus(
+            job_id=job.id, status=job.status, internal_status=job.internal_status, return_code=job.return_code
+        )
 
     async def get_workstations(self) -> list[Workstation]:
         """Return the workstations that have jobs in plan (v1 has no workstation query in our subset)."""

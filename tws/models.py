@@ -125,7 +125,9 @@ class Alert(models.Model):
         permissions = [("acknowledge_alert", "Can acknowledge TWS alerts")]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "target"], condition=Q(acknowledged_at__isnull=True), name="tws_one_open_alert_per_target"
+                fields=["kind", "target"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="tws_one_open_alert_per_target",
             )
         ]
 

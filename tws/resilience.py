@@ -46,7 +46,11 @@ class CircuitBreaker:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.window, self.min_calls, self.failure_ratio = window, min_calls, failure_ratio
-        self.consecutive_limit, self.reset_seconds, self.half_open_calls = consecutive_failures, reset_seconds, half_open_calls
+        self.consecutive_limit, self.reset_seconds, self.half_open_calls = (
+            consecutive_failures,
+            reset_seconds,
+            half_open_calls,
+        )
         self._clock = clock
         self._outcomes: deque[bool] = deque(maxlen=window)  # True = failure
         self._consecutive = 0

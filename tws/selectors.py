@@ -9,8 +9,22 @@ from django.db.models import Count, QuerySet
 from tws.exceptions import JobNotFound
 from tws.models import Alert, JobInPlan, SyncRun, Workstation
 
-JOB_SORTS = {"name", "-name", "status", "-status", "start_time", "-start_time", "end_time", "-end_time",
-             "workstation", "-workstation", "job_stream", "-job_stream", "sched_time", "-sched_time"}  # fmt: skip
+JOB_SORTS = {
+    "name",
+    "-name",
+    "status",
+    "-status",
+    "start_time",
+    "-start_time",
+    "end_time",
+    "-end_time",
+    "workstation",
+    "-workstation",
+    "job_stream",
+    "-job_stream",
+    "sched_time",
+    "-sched_time",
+}
 
 
 def job_list(

@@ -21,7 +21,7 @@ from audit.redaction import register_secret
 
 DEFAULT_BASE_URL = "http://127.0.0.1:31116"
 DEFAULT_USERNAME = "twsuser"
-DEFAULT_PASSWORD = "tws-simulator-pass"  # the embedded simulator's; real servers get theirs from env/admin
+DEFAULT_PASSWORD = "tws-simulator-pass"  # noqa: S105 — the embedded simulator's; real servers get theirs from env/admin
 # Where the saved-connection layer comes from while load_tws_settings runs (none for a bare TWSSettings()).
 _saved_source: ContextVar[Callable[[], dict[str, Any]] | None] = ContextVar("tws_saved_source", default=None)
 

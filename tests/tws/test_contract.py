@@ -40,9 +40,7 @@ async def test_same_engine_plan_and_system_status(pair: tuple[OptimizedTWSClient
 
 
 @pytest.mark.parametrize(("limit", "offset"), [(25, 0), (25, 50), (10, 7), (500, 0)])
-async def test_same_job_pages(
-    pair: tuple[OptimizedTWSClientAdapter, LegacyTWSClient], limit: int, offset: int
-) -> None:
+async def test_same_job_pages(pair: tuple[OptimizedTWSClientAdapter, LegacyTWSClient], limit: int, offset: int) -> None:
     v2, v1 = pair
     assert await v2.get_jobs(limit=limit, offset=offset) == await v1.get_jobs(limit=limit, offset=offset)
 

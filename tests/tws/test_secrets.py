@@ -43,8 +43,15 @@ async def test_no_failure_path_of_the_client_reveals_the_password(
     seen: list[str] = []
     settings = fast_settings(sim.url, retry_attempts=2, timeout_seconds=0.2, breaker_consecutive_failures=3)
     client = UnifiedTWSClient(settings)
-    seen += [repr(client), str(client), repr(settings), str(settings), str(settings.model_dump()),
-             repr(TWSTransport(settings)), repr(client.resilience.breaker)]  # fmt: skip
+    seen += [
+        repr(client),
+        str(client),
+        repr(settings),
+        str(settings),
+        str(settings.model_dump()),
+        repr(TWSTransport(settings)),
+        repr(client.resilience.breaker),
+    ]
     await client.connect()
     job_id = sim.server.plan.jobs[0].id
     scenarios = [
@@ -85,8 +92,11 @@ async def test_no_failure_path_of_the_client_reveals_the_password(
     assert any("CircuitOpenError" in s for s in seen)
     assert any("TWSAuthenticationError" in s for s in seen)
     captured = capsys.readouterr()
-    for where, text in (("exceptions and reprs", "\n".join(seen)), ("logs", caplog.text),
-                        ("stdout/stderr", captured.out + captured.err)):  # fmt: skip
+    for where, text in (
+        ("exceptions and reprs", "\n".join(seen)),
+        ("logs", caplog.text),
+        ("stdout/stderr", captured.out + captured.err),
+    ):
         _assert_clean(text, where)
     for record in caplog.records:
         _assert_clean(record.getMessage() + str(record.args) + str(getattr(record, "exc_text", "")), "a log record")
@@ -105,8 +115,15 @@ def test_api_answers_and_admin_pages_never_show_the_password(
     forget_tws_clients()
     add = admin_client_.post(
         "/admin/tws/twsconnection/add/",
-        {"name": "sim", "base_url": sim.url, "username": SIM_USER, "new_password": SIM_PASSWORD,
-         "verify_tls": "on", "timeout_seconds": "2", "is_active": "on"},  # fmt: skip
+        {
+            "name": "sim",
+            "base_url": sim.url,
+            "username": SIM_USER,
+            "new_password": SIM_PASSWORD,
+            "verify_tls": "on",
+            "timeout_seconds": "2",
+            "is_active": "on",
+        },
     )
     assert add.status_code == 302, add.content.decode()[:2000]
     conn = TWSConnection.objects.get()
@@ -118,8 +135,11 @@ def test_api_answers_and_admin_pages_never_show_the_password(
     ]
     for faults in ({}, {"error_503": 1.0}, {"unauthorized_401": 1.0}):
         sim.set_faults(**faults)
-        pages.append(admin_client_.post("/admin/tws/twsconnection/",
-                                        {"action": "test_connection", "_selected_action": [conn.pk]}, follow=True))  # fmt: skip
+        pages.append(
+            admin_client_.post(
+                "/admin/tws/twsconnection/", {"action": "test_connection", "_selected_action": [conn.pk]}, follow=True
+            )
+        )
         pages.append(admin_client_.get("/api/tws/status"))
         pages.append(admin_client_.get(f"/api/tws/jobs/{sim.server.plan.jobs[0].id}/status"))
         pages.append(admin_client_.get("/api/tws/engine"))

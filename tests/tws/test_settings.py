@@ -34,12 +34,20 @@ def test_each_layer_overrides_the_one_below(tmp_path: Path, monkeypatch: pytest.
 
 
 @pytest.mark.django_db
-def test_the_connection_saved_in_the_admin_is_read_with_its_password_decrypted(tmp_path: Path, admin_user: object) -> None:
+def test_the_connection_saved_in_the_admin_is_read_with_its_password_decrypted(
+    tmp_path: Path, admin_user: object
+) -> None:
     from tws.models import TWSConnection
     from tws.services import connection_save
 
-    connection_save(acting_user=admin_user, name="prod", base_url="https://hwa.example:31116", username="ops",
-                    password="db-Pa55-word", timeout_seconds=7.5)  # fmt: skip
+    connection_save(
+        acting_user=admin_user,
+        name="prod",
+        base_url="https://hwa.example:31116",
+        username="ops",
+        password="db-Pa55-word",
+        timeout_seconds=7.5,
+    )
     assert "db-Pa55-word" not in TWSConnection.objects.get().password_sealed
     loaded = load_tws_settings(env_file=tmp_path / "absent.env")
     assert (loaded.base_url, loaded.username, loaded.timeout_seconds) == ("https://hwa.example:31116", "ops", 7.5)

@@ -65,12 +65,18 @@ def test_every_v2_endpoint_validates_against_the_v2_schemas(sim: ThreadedSimulat
         ("put", "/twsd/api/v2/plan/job/{job_id}/action/hold", f"{v2}/plan/job/{held.id}/action/hold", {}),
         ("put", "/twsd/api/v2/plan/job/{job_id}/action/release", f"{v2}/plan/job/{held.id}/action/release", {}),
         ("put", "/twsd/api/v2/plan/job/{job_id}/action/cancel", f"{v2}/plan/job/{held.id}/action/cancel", {}),
-        ("put", "/twsd/api/v2/plan/job/run/{run_id}/action/rerun",
-         f"{v2}/plan/job/run/{ended.run_ids[-1]}/action/rerun", {}),
+        (
+            "put",
+            "/twsd/api/v2/plan/job/run/{run_id}/action/rerun",
+            f"{v2}/plan/job/run/{ended.run_ids[-1]}/action/rerun",
+            {},
+        ),
     ]
     running = next((j for j in plan.jobs if plan.state(j).common == "RUNNING"), None)
     if running is not None:
-        calls.append(("put", "/twsd/api/v2/plan/job/{job_id}/action/kill", f"{v2}/plan/job/{running.id}/action/kill", {}))
+        calls.append(
+            ("put", "/twsd/api/v2/plan/job/{job_id}/action/kill", f"{v2}/plan/job/{running.id}/action/kill", {})
+        )
     for method, spec_path, url, body in calls:
         response = http.request(method.upper(), url, json=body)
         assert response.status_code == 200, (url, response.text)
@@ -121,7 +127,9 @@ def test_the_simulator_implements_every_path_of_both_subsets(sim: ThreadedSimula
 def test_the_schema_check_rejects_a_wrong_status() -> None:
     spec = _spec("openapi-v2-subset.json")
     with pytest.raises(AssertionError, match="FINISHED"):
-        _validate(spec, "urn:hwa:v2", "/twsd/api/v2/plan/job/{job_id}", "get", "200", {"lastRunCommonStatus": "FINISHED"})
+        _validate(
+            spec, "urn:hwa:v2", "/twsd/api/v2/plan/job/{job_id}", "get", "200", {"lastRunCommonStatus": "FINISHED"}
+        )
 
 
 def test_errors_carry_hwa_message_bodies(sim: ThreadedSimulator, http: httpx.Client) -> None:
@@ -187,7 +195,9 @@ def test_jobs_move_through_their_states_over_time() -> None:
 
     plan = SimPlan(jobs=500, seed=3)
     job = next(j for j in plan.jobs if j.outcome == "succ" and j.ready_at > 0)
-    seen = [plan.state(job, t).common for t in (job.ready_at - 1, job.ready_at + 0.001, job.start_at + 0.1,
-                                                job.start_at + job.duration + 1)]
+    seen = [
+        plan.state(job, t).common
+        for t in (job.ready_at - 1, job.ready_at + 0.001, job.start_at + 0.1, job.start_at + job.duration + 1)
+    ]
     assert seen == ["WAITING", "READY", "RUNNING", "SUCCESSFUL"]
     assert [j.id for j in SimPlan(jobs=500, seed=3).jobs] == [j.id for j in plan.jobs]  # same seed, same plan

@@ -45,6 +45,10 @@ def alert_acknowledge(*, alert_id: int, acting_user: Any) -> Alert:
         alert.acknowledged_at = timezone.now()
         alert.acknowledged_by = acting_user if getattr(acting_user, "pk", None) else None
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
-        audit.record("tws_alert.acknowledged", actor=acting_user, target=f"tws_alert:{alert.pk}",
-                     data={"kind": alert.kind, "alert_target": alert.target})  # fmt: skip
+        audit.record(
+            "tws_alert.acknowledged",
+            actor=acting_user,
+            target=f"tws_alert:{alert.pk}",
+            data={"kind": alert.kind, "alert_target": alert.target},
+        )
     return alert

@@ -23,8 +23,20 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 # Row of a job as fetched: the fields stored, in JobInPlan order (tuples keep 150k jobs small).
 Row = tuple[str, str, str, str, str, str, str, datetime | None, datetime | None, datetime | None, int | None, int]
-JOB_FIELDS = ("hwa_id", "name", "job_stream", "job_stream_hwa_id", "workstation", "status", "internal_status",
-              "sched_time", "start_time", "end_time", "return_code", "run_number")  # fmt: skip
+JOB_FIELDS = (
+    "hwa_id",
+    "name",
+    "job_stream",
+    "job_stream_hwa_id",
+    "workstation",
+    "status",
+    "internal_status",
+    "sched_time",
+    "start_time",
+    "end_time",
+    "return_code",
+    "run_number",
+)
 UPDATE_FIELDS = [f for f in JOB_FIELDS if f != "hwa_id"] + ["synced_at"]
 
 
@@ -52,8 +64,20 @@ class SyncResult:
 
 def row_of(job: Job) -> Row:
     """Return the stored row of a canonical job."""
-    return (job.id, job.name, job.job_stream, job.job_stream_id, job.workstation, job.status, job.internal_status,
-            job.sched_time, job.start_time, job.end_time, job.return_code, job.run_number)  # fmt: skip
+    return (
+        job.id,
+        job.name,
+        job.job_stream,
+        job.job_stream_id,
+        job.workstation,
+        job.status,
+        job.internal_status,
+        job.sched_time,
+        job.start_time,
+        job.end_time,
+        job.return_code,
+        job.run_number,
+    )
 
 
 async def plan_fetch(*, settings: Any = None) -> FetchedPlan:
@@ -88,13 +112,19 @@ def _store_jobs(rows: list[Row], now: datetime) -> tuple[int, int, int, list[tup
         old_status = before[4] if before is not None else None
         if old_status != row[5]:
             if old_status is not None:
-                transitions.append(JobStatusTransition(job_hwa_id=row[0], job_name=row[1], from_status=old_status,
-                                                       to_status=row[5], at=now))  # fmt: skip
+                transitions.append(
+                    JobStatusTransition(
+                        job_hwa_id=row[0], job_name=row[1], from_status=old_status, to_status=row[5], at=now
+                    )
+                )
             if row[5] == "ERROR":
-                new_errors.append((f"job:{row[0]}", f"{row[4]}#{row[2]}.{row[1]} ended in ERROR ({row[6]}, rc={row[10]})"))
+                new_errors.append(
+                    (f"job:{row[0]}", f"{row[4]}#{row[2]}.{row[1]} ended in ERROR ({row[6]}, rc={row[10]})")
+                )
     for start in range(0, len(changed), BATCH):
-        JobInPlan.objects.bulk_create(changed[start : start + BATCH], update_conflicts=True, unique_fields=["hwa_id"],
-                                      update_fields=UPDATE_FIELDS)  # fmt: skip
+        JobInPlan.objects.bulk_create(
+            changed[start : start + BATCH], update_conflicts=True, unique_fields=["hwa_id"], update_fields=UPDATE_FIELDS
+        )
     JobStatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
     seen = {r[0] for r in rows}
     gone = [k for k in existing if k not in seen]
@@ -106,23 +136,37 @@ def _store_jobs(rows: list[Row], now: datetime) -> tuple[int, int, int, list[tup
 def _store_streams(rows: list[Row], now: datetime) -> None:
     streams = {r[3]: (r[2], r[4]) for r in rows if r[3]}
     existing = {h: (n, w) for h, n, w in JobStream.objects.values_list("hwa_id", "name", "workstation")}
-    changed = [JobStream(hwa_id=h, name=n, workstation=w, synced_at=now) for h, (n, w) in streams.items()
-               if existing.get(h) != (n, w)]  # fmt: skip
-    JobStream.objects.bulk_create(changed, update_conflicts=True, unique_fields=["hwa_id"],
-                                  update_fields=["name", "workstation", "synced_at"], batch_size=BATCH)  # fmt: skip
+    changed = [
+        JobStream(hwa_id=h, name=n, workstation=w, synced_at=now)
+        for h, (n, w) in streams.items()
+        if existing.get(h) != (n, w)
+    ]
+    JobStream.objects.bulk_create(
+        changed,
+        update_conflicts=True,
+        unique_fields=["hwa_id"],
+        update_fields=["name", "workstation", "synced_at"],
+        batch_size=BATCH,
+    )
     gone = [h for h in existing if h not in streams]
     for start in range(0, len(gone), BATCH):
         JobStream.objects.filter(hwa_id__in=gone[start : start + BATCH]).delete()
 
 
 def _store_workstations(workstations: list[Workstation], now: datetime) -> list[tuple[str, str]]:
-    rows = [WorkstationRow(name=w.name, hwa_id=w.id, type=w.type, link_state=w.link_state, synced_at=now)
-            for w in workstations]  # fmt: skip
-    WorkstationRow.objects.bulk_create(rows, update_conflicts=True, unique_fields=["name"],
-                                       update_fields=["hwa_id", "type", "link_state", "synced_at"])  # fmt: skip
+    rows = [
+        WorkstationRow(name=w.name, hwa_id=w.id, type=w.type, link_state=w.link_state, synced_at=now)
+        for w in workstations
+    ]
+    WorkstationRow.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["name"], update_fields=["hwa_id", "type", "link_state", "synced_at"]
+    )
     WorkstationRow.objects.exclude(name__in=[w.name for w in workstations]).delete()
-    return [(f"workstation:{w.name}", f"workstation {w.name} ({w.type}) is unlinked") for w in workstations
-            if w.link_state == "unlinked"]  # fmt: skip
+    return [
+        (f"workstation:{w.name}", f"workstation {w.name} ({w.type}) is unlinked")
+        for w in workstations
+        if w.link_state == "unlinked"
+    ]
 
 
 def plan_store(*, fetched: FetchedPlan, started_at: datetime | None = None) -> SyncResult:
@@ -134,10 +178,22 @@ def plan_store(*, fetched: FetchedPlan, started_at: datetime | None = None) -> S
         unlinked = _store_workstations(fetched.workstations, now) if fetched.workstations else []
         opened = alerts_raise_many(kind="job_error", items=new_errors)
         opened += alerts_raise_many(kind="workstation_unlinked", items=unlinked)
-        SyncRun.objects.create(started_at=started_at or now, finished_at=timezone.now(), outcome="ok",
-                               api_version=fetched.api_version, jobs_seen=len(fetched.rows), jobs_changed=changed)  # fmt: skip
-    return SyncResult(ok=True, jobs_seen=len(fetched.rows), jobs_changed=changed, jobs_removed=removed,
-                      transitions=transitions, alerts_opened=opened)  # fmt: skip
+        SyncRun.objects.create(
+            started_at=started_at or now,
+            finished_at=timezone.now(),
+            outcome="ok",
+            api_version=fetched.api_version,
+            jobs_seen=len(fetched.rows),
+            jobs_changed=changed,
+        )
+    return SyncResult(
+        ok=True,
+        jobs_seen=len(fetched.rows),
+        jobs_changed=changed,
+        jobs_removed=removed,
+        transitions=transitions,
+        alerts_opened=opened,
+    )
 
 
 def plan_sync(*, settings: Any = None) -> SyncResult:
@@ -145,7 +201,11 @@ def plan_sync(*, settings: Any = None) -> SyncResult:
     started_at = timezone.now()
     t0 = time.perf_counter()
     try:
-        fetched = run_async(lambda: plan_fetch(settings=settings))
+
+        async def fetch() -> FetchedPlan:
+            return await plan_fetch(settings=settings)
+
+        fetched = run_async(fetch)
     except TWSError as exc:
         detail = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("tws plan sync failed: %s", detail)
@@ -156,6 +216,10 @@ def plan_sync(*, settings: Any = None) -> SyncResult:
         return SyncResult(ok=False, detail=detail)
     result = plan_store(fetched=fetched, started_at=started_at)
     metrics.SYNC_SECONDS.observe(time.perf_counter() - t0)
-    log.info("tws plan synced: %s jobs, %s changed, %s transitions", result.jobs_seen, result.jobs_changed,
-             result.transitions)  # fmt: skip
+    log.info(
+        "tws plan synced: %s jobs, %s changed, %s transitions",
+        result.jobs_seen,
+        result.jobs_changed,
+        result.transitions,
+    )
     return result

@@ -207,7 +207,7 @@ class SimPlan:
         lines = [
             "===============================================================",
             f"= JOB       : {ws}#{self.streams[job.stream].name}.{job.name}",
-            f"= USER      : twsuser",
+            "= USER      : twsuser",
             f"= JCLFILE   : /opt/hwa/jobs/{job.name.lower()}.sh",
             f"= Job Number: {job.run_number}",
             "===============================================================",

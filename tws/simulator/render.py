@@ -106,7 +106,9 @@ def job_v1(plan: SimPlan, job: SimJob) -> dict[str, Any]:
     if st.ended is not None:
         time_info["actualEndTime"] = iso(st.ended)
         time_info["elapsedTime"] = int(job.duration * 1000)
-    definition: dict[str, Any] = {"jobDefinitionInPlanKey": {"name": job.name, "workstationInPlanKey": {"name": ws.name}}}
+    definition: dict[str, Any] = {
+        "jobDefinitionInPlanKey": {"name": job.name, "workstationInPlanKey": {"name": ws.name}}
+    }
     if st.return_code is not None:
         definition["returnCode"] = st.return_code
     return {

@@ -112,7 +112,14 @@ async def job_joblog(request: web.Request) -> web.Response:
     job = sim.job(request.match_info["job_id"])
     text = sim.plan.joblog(job)
     return json_response(
-        {"log": text, "lines": text.count("\n"), "pageNumber": 0, "lastPage": True, "jobId": job.id, "fileId": job.run_ids[-1]}
+        {
+            "log": text,
+            "lines": text.count("\n"),
+            "pageNumber": 0,
+            "lastPage": True,
+            "jobId": job.id,
+            "fileId": job.run_ids[-1],
+        }
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 from urllib.parse import urlencode
@@ -79,8 +80,7 @@ async def job_count(request: web.Request) -> web.Response:
     counts: Counter[str] = Counter()
     for job in sim.plan.jobs:
         parts = [
-            sim.plan.state(job).common if f == "status" else sim.plan.workstations[job.workstation].name
-            for f in fields
+            sim.plan.state(job).common if f == "status" else sim.plan.workstations[job.workstation].name for f in fields
         ]
         counts[",".join(parts)] += 1
     return json_response({"count": len(sim.plan.jobs), "groupedCount": dict(counts)})
@@ -122,10 +122,8 @@ def _run(request: web.Request) -> Any:
     for job in sim.plan.jobs:
         if run_id in job.run_ids:
             return job
-    raise web.HTTPNotFound(
-        text='{"messages":["AWSJPL507E The job run \\"%s\\" was not found."]}' % run_id.replace('"', ""),
-        content_type="application/json",
-    )
+    message = f"AWSJPL507E The job run {run_id} was not found."
+    raise web.HTTPNotFound(text=json.dumps({"messages": [message]}), content_type="application/json")
 
 
 async def run_joblog(request: web.Request) -> web.Response:

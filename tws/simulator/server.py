@@ -34,8 +34,13 @@ class LoggedRequest:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the entry as JSON-ready data."""
-        return {"at": self.at, "method": self.method, "path": self.path, "outcome": self.outcome,
-                "retry_after": self.retry_after}
+        return {
+            "at": self.at,
+            "method": self.method,
+            "path": self.path,
+            "outcome": self.outcome,
+            "retry_after": self.retry_after,
+        }
 
 
 def error_response(status: int, message: str, **headers: str) -> web.Response:

@@ -16,7 +16,9 @@ class ThreadedSimulator:
     """A simulator serving from a background thread until :meth:`close`."""
 
     def __init__(self, *, jobs: int = 200, seed: int = 1, username: str, password: str, speed: float = 1.0) -> None:
-        self.server = SimulatorServer(plan=SimPlan(jobs=jobs, seed=seed, speed=speed), username=username, password=password)
+        self.server = SimulatorServer(
+            plan=SimPlan(jobs=jobs, seed=seed, speed=speed), username=username, password=password
+        )
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="tws-simulator", daemon=True)
         self._thread.start()

@@ -32,7 +32,11 @@ def test_a_sync_stores_every_job_workstation_and_job_stream(sim: ThreadedSimulat
     row = JobInPlan.objects.get(hwa_id=job.id)
     state = plan.state(job)
     assert (row.name, row.status, row.internal_status, row.return_code) == (
-        job.name, state.common, state.internal, state.return_code)  # fmt: skip
+        job.name,
+        state.common,
+        state.internal,
+        state.return_code,
+    )
     assert row.workstation == plan.workstations[job.workstation].name
     assert row.job_stream == plan.streams[job.stream].name
     assert SyncRun.objects.get().outcome == "ok"
@@ -101,5 +105,7 @@ def test_the_legacy_path_syncs_the_same_rows(sim: ThreadedSimulator, monkeypatch
     result = plan_sync(settings=settings)
     assert result.jobs_changed == 0
     assert SyncRun.objects.order_by("-id").first().api_version == "v1"  # type: ignore[union-attr]
-    assert set(JobInPlan.objects.values_list("hwa_id", "status", "internal_status", "return_code",
-                                             "start_time")) == v2_rows  # fmt: skip
+    assert (
+        set(JobInPlan.objects.values_list("hwa_id", "status", "internal_status", "return_code", "start_time"))
+        == v2_rows
+    )
