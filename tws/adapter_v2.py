@@ -20,8 +20,25 @@ from tws.contract import (
 )
 from tws.exceptions import TWSError
 from tws.http import TWSTransport
+from tws.paging import all_pages
+from tws.rows import Row, parse_instant
 
 V2 = "/twsd/api/v2"
+# Canonical Job field names in Row order.
+JOB_KEYS = (
+    "id",
+    "name",
+    "job_stream",
+    "job_stream_id",
+    "workstation",
+    "status",
+    "internal_status",
+    "sched_time",
+    "start_time",
+    "end_time",
+    "return_code",
+    "run_number",
+)
 LINKED_STATES = {"LINKED", "FULLY_LINKED", "DIRECTLY_LINKED", "HOST_LINKED", "EXTENDED_LINKED", "TCP_IP_LINKED"}
 
 
@@ -43,26 +60,36 @@ def oql_of(filters: JobFilter | None) -> str:
     return " AND ".join(f"{field} = {oql_quote(value)}" for field, value in pairs if value)
 
 
-def job_from_v2(data: dict[str, Any]) -> Job:
-    """Return the canonical job of a ``JobInPlanV2``."""
+def row_from_v2(data: dict[str, Any]) -> Row:
+    """Return the row of a ``JobInPlanV2`` (its last run gives status, times and return code)."""
     runs = data.get("jobruns") or [{}]
     run = runs[-1]
     composite = data.get("lastRunCompositeStatus") or run.get("compositeStatus") or {}
     times = run.get("timeInfo") or {}
-    return Job(
-        id=str(data["id"]),
-        name=str(data.get("name", "")),
-        job_stream=str(data.get("jobStreamName", "")),
-        job_stream_id=str(data.get("jobStreamId", "")),
-        workstation=str(data.get("workstation", "")),
-        status=str(data.get("lastRunCommonStatus") or run.get("commonStatus") or "UNDECIDED"),
-        internal_status=str(composite.get("status", "")),
-        sched_time=data.get("schedTime"),
-        start_time=times.get("actualStartTime"),
-        end_time=times.get("actualEndTime"),
-        return_code=run.get("returnCode"),
-        run_number=int(run.get("jobNumber") or 1),
+    return (
+        str(data["id"]),
+        str(data.get("name", "")),
+        str(data.get("jobStreamName", "")),
+        str(data.get("jobStreamId", "")),
+        str(data.get("workstation", "")),
+        str(data.get("lastRunCommonStatus") or run.get("commonStatus") or "UNDECIDED"),
+        str(composite.get("status", "")),
+        parse_instant(data.get("schedTime")),
+        parse_instant(times.get("actualStartTime")),
+        parse_instant(times.get("actualEndTime")),
+        run.get("returnCode"),
+        int(run.get("jobNumber") or 1),
     )
+
+
+def job_of_row(row: Row) -> Job:
+    """Return the canonical job of a row."""
+    return Job(**dict(zip(JOB_KEYS, row, strict=True)))
+
+
+def job_from_v2(data: dict[str, Any]) -> Job:
+    """Return the canonical job of a ``JobInPlanV2``."""
+    return job_of_row(row_from_v2(data))
 
 
 def workstation_from_v2(data: dict[str, Any]) -> Workstation:
@@ -121,23 +148,18 @@ class OptimizedTWSClientAdapter:
         items = [job_from_v2(j) for j in data.get("results") or []]
         return JobPage(items=items, total=int(data.get("count", len(items))), limit=limit, offset=offset)
 
-    async def iter_jobs(self, *, page_size: int = 5000) -> AsyncIterator[list[Job]]:
-        """Yield every job of the plan, one page at a time."""
-        offset = 0
-        while True:
-            data = await self._json(
-                "sync_jobs",
-                "GET",
-                "/plan/job",
-                params={"limit": page_size, "offset": offset, "plan_id": self._plan},
-                headers={"Include-Count": "false"},
-            )
-            results = data.get("results") or []
-            if results:
-                yield [job_from_v2(j) for j in results]
-            if not data.get("next") or not results:
-                return
-            offset += len(results)
+    async def iter_job_rows(self, *, page_size: int = 5000) -> AsyncIterator[list[Row]]:
+        """Yield the rows of every job of the plan, a page at a time (pages fetched a few at once)."""
+
+        async def fetch(index: int) -> tuple[list[Row], int | None]:
+            params = {"limit": page_size, "offset": index * page_size, "plan_id": self._plan}
+            include = "true" if index == 0 else "false"
+            data = await self._json("sync_jobs", "GET", "/plan/job", params=params, headers={"Include-Count": include})
+            count = data.get("count")
+            return [row_from_v2(j) for j in data.get("results") or []], int(count) if count is not None else None
+
+        async for rows in all_pages(fetch, page_size=page_size):
+            yield rows
 
     async def _job_data(self, job_id: str) -> dict[str, Any]:
         data: dict[str, Any] = await self._json("get_job", "GET", f"/plan/job/{job_id}", params={"plan_id": self._plan})

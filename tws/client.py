@@ -33,6 +33,7 @@ from tws.contract import (
 from tws.exceptions import TWSError
 from tws.http import Resilience, TWSTransport
 from tws.legacy import LegacyTWSClient
+from tws.rows import Row
 from tws.settings import TWSSettings, load_tws_settings
 
 log = logging.getLogger(__name__)
@@ -186,9 +187,9 @@ class UnifiedTWSClient:
         """Run ``action`` on a job."""
         await (await self.backend()).act(job_id, action)
 
-    async def iter_jobs(self, *, page_size: int = 5000) -> AsyncIterator[list[Job]]:
-        """Yield every job of the plan, one page at a time."""
-        async for page in (await self.backend()).iter_jobs(page_size=page_size):
+    async def iter_job_rows(self, *, page_size: int = 5000) -> AsyncIterator[list[Row]]:
+        """Yield the rows of every job of the plan, one page at a time."""
+        async for page in (await self.backend()).iter_job_rows(page_size=page_size):
             yield page
 
 

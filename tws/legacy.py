@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+from tws.adapter_v2 import job_of_row
 from tws.contract import (
     EngineInfo,
     Job,
@@ -20,6 +21,8 @@ from tws.contract import (
 )
 from tws.exceptions import TWSError
 from tws.http import TWSTransport
+from tws.paging import all_pages
+from tws.rows import Row, parse_instant
 
 V1 = "/twsd"
 MAX_PAGE = 10_000
@@ -27,26 +30,31 @@ MAX_PAGE = 10_000
 INTERNAL_TO_V2 = {"CANCEL": "CANCL", "CANCELP": "CANCLP", "FAILED": "FAIL", "EXEC_PLUS": "EXEC", "INTRO_PLUS": "INTRO"}
 
 
-def job_from_v1(data: dict[str, Any]) -> Job:
-    """Return the canonical job of a v1 ``JobInPlan``."""
+def row_from_v1(data: dict[str, Any]) -> Row:
+    """Return the row of a v1 ``JobInPlan`` (internal status spelled as in v2)."""
     status = data.get("status") or {}
     times = data.get("timeInfo") or {}
     stream = data.get("jobStreamInPlan") or {}
     internal = str(status.get("internalStatus", ""))
-    return Job(
-        id=str(data.get("id", "")),
-        name=str(data["name"]),
-        job_stream=str(stream.get("name", "")),
-        job_stream_id=str(data.get("jobStreamId") or stream.get("id") or ""),
-        workstation=str((data.get("workstationInPlan") or {}).get("name", "")),
-        status=str(status.get("commonStatus") or "UNDECIDED"),
-        internal_status=INTERNAL_TO_V2.get(internal, internal),
-        sched_time=stream.get("startTime"),
-        start_time=times.get("actualStartTime"),
-        end_time=times.get("actualEndTime"),
-        return_code=(data.get("jobDefinition") or {}).get("returnCode"),
-        run_number=int(data.get("jobNumber") or 1),
+    return (
+        str(data.get("id", "")),
+        str(data["name"]),
+        str(stream.get("name", "")),
+        str(data.get("jobStreamId") or stream.get("id") or ""),
+        str((data.get("workstationInPlan") or {}).get("name", "")),
+        str(status.get("commonStatus") or "UNDECIDED"),
+        INTERNAL_TO_V2.get(internal, internal),
+        parse_instant(stream.get("startTime")),
+        parse_instant(times.get("actualStartTime")),
+        parse_instant(times.get("actualEndTime")),
+        (data.get("jobDefinition") or {}).get("returnCode"),
+        int(data.get("jobNumber") or 1),
     )
+
+
+def job_from_v1(data: dict[str, Any]) -> Job:
+    """Return the canonical job of a v1 ``JobInPlan``."""
+    return job_of_row(row_from_v1(data))
 
 
 def filter_body(filters: JobFilter | None) -> dict[str, Any]:
@@ -116,17 +124,19 @@ class LegacyTWSClient:
         total = int(response.headers.get("Context-ObjectCount", offset + len(items)))
         return JobPage(items=items, total=total, limit=limit, offset=offset)
 
-    async def iter_jobs(self, *, page_size: int = 5000) -> AsyncIterator[list[Job]]:
-        """Yield every job of the plan, one page at a time."""
-        page = 0
-        while True:
-            headers = {"Query-PageSize": str(page_size), "Query-PageNumber": str(page)}
-            rows = (await self._query(None, headers, "sync_jobs")).json()
-            if rows:
-                yield [job_from_v1(j) for j in rows]
-            if len(rows) < page_size:
-                return
-            page += 1
+    async def iter_job_rows(self, *, page_size: int = 5000) -> AsyncIterator[list[Row]]:
+        """Yield the rows of every job of the plan (``Query-PageSize``/``Query-PageNumber`` pages)."""
+
+        async def fetch(index: int) -> tuple[list[Row], int | None]:
+            headers = {"Query-PageSize": str(page_size), "Query-PageNumber": str(index)}
+            if index == 0:
+                headers["Context-ObjectCount"] = "1"
+            response = await self._query(None, headers, "sync_jobs")
+            total = response.headers.get("Context-ObjectCount")
+            return [row_from_v1(j) for j in response.json()], int(total) if total is not None else None
+
+        async for rows in all_pages(fetch, page_size=page_size):
+            yield rows
 
     async def get_job(self, job_id: str) -> Job:
         """Return one job (``GET /plan/current/job/{id}``)."""

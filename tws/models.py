@@ -87,6 +87,7 @@ class JobInPlan(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     return_code = models.IntegerField(null=True, blank=True)
     run_number = models.IntegerField(default=1)
+    signature = models.CharField(max_length=24, default="", editable=False)  # digest of the fields above
     synced_at = models.DateTimeField()
 
     class Meta:

@@ -10,6 +10,7 @@ from django.utils import timezone
 import audit
 from tws.exceptions import AlertNotFound
 from tws.models import Alert
+from tws.services.upsert import db_datetime, upsert
 
 
 def alert_raise(*, kind: str, target: str, message: str) -> bool:
@@ -29,9 +30,10 @@ def alerts_raise_many(*, kind: str, items: list[tuple[str, str]]) -> int:
     if not items:
         return 0
     before = Alert.objects.filter(kind=kind, acknowledged_at__isnull=True).count()
-    Alert.objects.bulk_create(
-        [Alert(kind=kind, target=t[:200], message=m[:500]) for t, m in items], ignore_conflicts=True, batch_size=2000
-    )
+    created_at = db_datetime(timezone.now())
+    rows = [(kind, t[:200], m[:500], created_at) for t, m in items]
+    # The partial unique index (one open alert per kind and target) turns duplicates into no-ops.
+    upsert(Alert, columns=("kind", "target", "message", "created_at"), rows=rows, unique=None)
     return Alert.objects.filter(kind=kind, acknowledged_at__isnull=True).count() - before
 
 

@@ -12,32 +12,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from tws import conf, metrics
-from tws.contract import Job, Workstation
+from tws.contract import Workstation
 from tws.exceptions import CircuitOpenError, TWSError
 from tws.models import JobInPlan, JobStatusTransition, JobStream, SyncRun
 from tws.models import Workstation as WorkstationRow
+from tws.rows import JOB_FIELDS, Row, signature
 from tws.services.alerts import alert_raise, alerts_raise_many
 from tws.services.bridge import run_async
+from tws.services.upsert import db_datetime, upsert
 
 log = logging.getLogger(__name__)
 BATCH = 2000
-# Row of a job as fetched: the fields stored, in JobInPlan order (tuples keep 150k jobs small).
-Row = tuple[str, str, str, str, str, str, str, datetime | None, datetime | None, datetime | None, int | None, int]
-JOB_FIELDS = (
-    "hwa_id",
-    "name",
-    "job_stream",
-    "job_stream_hwa_id",
-    "workstation",
-    "status",
-    "internal_status",
-    "sched_time",
-    "start_time",
-    "end_time",
-    "return_code",
-    "run_number",
-)
-UPDATE_FIELDS = [f for f in JOB_FIELDS if f != "hwa_id"] + ["synced_at"]
+UPSERT_COLUMNS = (*JOB_FIELDS, "signature", "synced_at")
 
 
 @dataclass
@@ -62,24 +48,6 @@ class SyncResult:
     detail: str = ""
 
 
-def row_of(job: Job) -> Row:
-    """Return the stored row of a canonical job."""
-    return (
-        job.id,
-        job.name,
-        job.job_stream,
-        job.job_stream_id,
-        job.workstation,
-        job.status,
-        job.internal_status,
-        job.sched_time,
-        job.start_time,
-        job.end_time,
-        job.return_code,
-        job.run_number,
-    )
-
-
 async def plan_fetch(*, settings: Any = None) -> FetchedPlan:
     """Read every job and workstation of the current plan through the unified client."""
     from tws.client import get_tws_client
@@ -89,8 +57,8 @@ async def plan_fetch(*, settings: Any = None) -> FetchedPlan:
     try:
         backend = await client.backend()
         fetched.api_version = backend.api_version
-        async for page in backend.iter_jobs(page_size=int(conf.get("TWS_SYNC_PAGE_SIZE"))):
-            fetched.rows.extend(row_of(j) for j in page)
+        async for page in backend.iter_job_rows(page_size=int(conf.get("TWS_SYNC_PAGE_SIZE"))):
+            fetched.rows.extend(page)
         fetched.workstations = await backend.get_workstations()
     finally:
         await client.disconnect()
@@ -98,18 +66,22 @@ async def plan_fetch(*, settings: Any = None) -> FetchedPlan:
 
 
 def _store_jobs(rows: list[Row], now: datetime) -> tuple[int, int, int, list[tuple[str, str]]]:
-    existing: dict[str, tuple[Any, ...]] = {
-        r[0]: r[1:] for r in JobInPlan.objects.values_list(*JOB_FIELDS).iterator(chunk_size=5000)
+    existing: dict[str, tuple[str, str]] = {
+        h: (sig, status)
+        for h, sig, status in JobInPlan.objects.values_list("hwa_id", "signature", "status").iterator(chunk_size=10000)
     }
-    changed: list[JobInPlan] = []
+    changed: list[tuple[Any, ...]] = []
     transitions: list[JobStatusTransition] = []
     new_errors: list[tuple[str, str]] = []
+    synced_at = db_datetime(now)
     for row in rows:
+        sig = signature(row)
         before = existing.get(row[0])
-        if before == row[1:]:
+        if before is not None and before[0] == sig:
             continue
-        changed.append(JobInPlan(**dict(zip(JOB_FIELDS, row, strict=True)), synced_at=now))
-        old_status = before[4] if before is not None else None
+        changed.append((*row[:7], db_datetime(row[7]), db_datetime(row[8]), db_datetime(row[9]), row[10], row[11],
+                        sig, synced_at))  # fmt: skip
+        old_status = before[1] if before is not None else None
         if old_status != row[5]:
             if old_status is not None:
                 transitions.append(
@@ -121,10 +93,7 @@ def _store_jobs(rows: list[Row], now: datetime) -> tuple[int, int, int, list[tup
                 new_errors.append(
                     (f"job:{row[0]}", f"{row[4]}#{row[2]}.{row[1]} ended in ERROR ({row[6]}, rc={row[10]})")
                 )
-    for start in range(0, len(changed), BATCH):
-        JobInPlan.objects.bulk_create(
-            changed[start : start + BATCH], update_conflicts=True, unique_fields=["hwa_id"], update_fields=UPDATE_FIELDS
-        )
+    upsert(JobInPlan, columns=UPSERT_COLUMNS, rows=changed, unique="hwa_id")
     JobStatusTransition.objects.bulk_create(transitions, batch_size=BATCH)
     seen = {r[0] for r in rows}
     gone = [k for k in existing if k not in seen]
@@ -136,18 +105,9 @@ def _store_jobs(rows: list[Row], now: datetime) -> tuple[int, int, int, list[tup
 def _store_streams(rows: list[Row], now: datetime) -> None:
     streams = {r[3]: (r[2], r[4]) for r in rows if r[3]}
     existing = {h: (n, w) for h, n, w in JobStream.objects.values_list("hwa_id", "name", "workstation")}
-    changed = [
-        JobStream(hwa_id=h, name=n, workstation=w, synced_at=now)
-        for h, (n, w) in streams.items()
-        if existing.get(h) != (n, w)
-    ]
-    JobStream.objects.bulk_create(
-        changed,
-        update_conflicts=True,
-        unique_fields=["hwa_id"],
-        update_fields=["name", "workstation", "synced_at"],
-        batch_size=BATCH,
-    )
+    synced_at = db_datetime(now)
+    changed = [(h, n, w, synced_at) for h, (n, w) in streams.items() if existing.get(h) != (n, w)]
+    upsert(JobStream, columns=("hwa_id", "name", "workstation", "synced_at"), rows=changed, unique="hwa_id")
     gone = [h for h in existing if h not in streams]
     for start in range(0, len(gone), BATCH):
         JobStream.objects.filter(hwa_id__in=gone[start : start + BATCH]).delete()

@@ -85,7 +85,8 @@ async def job_query(request: web.Request) -> web.Response:
     except web.HTTPBadRequest as exc:
         return error_response(400, f"AWSJQL001E {exc.reason}")
     headers["Context-PlanId"] = sim.plan.plan_id
-    return json_response([render.job_v1(sim.plan, j) for j in jobs], headers=headers)
+    text = "[" + ",".join(sim.job_json(j, "v1") for j in jobs) + "]"
+    return web.Response(text=text, content_type="application/json", headers=headers)
 
 
 async def stream_query(request: web.Request) -> web.Response:

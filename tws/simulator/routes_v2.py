@@ -29,11 +29,11 @@ def _int(request: web.Request, name: str, default: int) -> int:
     return value
 
 
-def _page(request: web.Request, items: list[Any], render_item: Any) -> web.Response:
+def _page(request: web.Request, items: list[Any], render_item: Any, text_item: Any = None) -> web.Response:
     limit = min(_int(request, "limit", MAX_LIMIT), MAX_LIMIT)
     offset = _int(request, "offset", 0)
     chunk = items[offset : offset + limit]
-    body: dict[str, Any] = {"results": [render_item(i) for i in chunk]}
+    body: dict[str, Any] = {"results": [] if text_item else [render_item(i) for i in chunk]}
     if request.headers.get("Include-Count", "true").lower() != "false":
         body["count"] = len(items)
     base = str(request.url.with_query(None))
@@ -42,7 +42,13 @@ def _page(request: web.Request, items: list[Any], render_item: Any) -> web.Respo
         body["next"] = base + "?" + urlencode({**params, "limit": limit, "offset": offset + limit})
     if offset > 0:
         body["previous"] = base + "?" + urlencode({**params, "limit": limit, "offset": max(0, offset - limit)})
-    return json_response(body)
+    if text_item is None:
+        return json_response(body)
+    # Splice pre-rendered job fragments into the envelope (large pages stay cheap to serve).
+    del body["results"]
+    head = json.dumps(body, separators=(",", ":"))[:-1] + ("," if body else "")
+    text = head + '"results":[' + ",".join(text_item(i) for i in chunk) + "]}"
+    return web.Response(text=text, content_type="application/json")
 
 
 def _filtered_jobs(request: web.Request) -> list[Any]:
@@ -68,7 +74,7 @@ async def job_list(request: web.Request) -> web.Response:
         jobs = _filtered_jobs(request)
     except web.HTTPBadRequest as exc:
         return error_response(400, f"AWSJQL001E {exc.reason}")
-    return _page(request, jobs, lambda j: render.job_v2(sim.plan, j))
+    return _page(request, jobs, None, lambda j: sim.job_json(j, "v2"))
 
 
 async def job_count(request: web.Request) -> web.Response:

@@ -12,6 +12,13 @@ from tws.simulator.plan import SimPlan
 from tws.simulator.server import SimulatorServer
 
 
+async def _cancel_pending() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class ThreadedSimulator:
     """A simulator serving from a background thread until :meth:`close`."""
 
@@ -51,8 +58,9 @@ class ThreadedSimulator:
         return [r for r in list(self.server.requests) if path_contains in r.path]
 
     def close(self) -> None:
-        """Stop the server and the thread."""
+        """Stop the server, cancel requests still hanging, and end the thread."""
         self.call(self.server.stop())
+        self.call(_cancel_pending())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
         self.loop.close()
