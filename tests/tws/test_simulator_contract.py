@@ -201,3 +201,15 @@ def test_jobs_move_through_their_states_over_time() -> None:
     ]
     assert seen == ["WAITING", "READY", "RUNNING", "SUCCESSFUL"]
     assert [j.id for j in SimPlan(jobs=500, seed=3).jobs] == [j.id for j in plan.jobs]  # same seed, same plan
+
+
+def test_fast_text_rendering_equals_the_dict_rendering() -> None:
+    from tws.simulator import render
+    from tws.simulator.plan import SimPlan
+
+    plan = SimPlan(jobs=400, seed=9)
+    plan.rerun(plan.jobs[3])
+    plan.hold(plan.jobs[4])
+    for job in plan.jobs:
+        assert json.loads(render.job_v2_text(plan, job)) == render.job_v2(plan, job)
+        assert json.loads(render.job_v1_text(plan, job)) == render.job_v1(plan, job)

@@ -13,7 +13,7 @@ ENGINE_VERSION = "10.2.8.0"
 
 def iso(value: datetime | None) -> str | None:
     """Return an ISO 8601 UTC instant ``2026-01-01T10:00:00Z``."""
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if value is None else value.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def engine_v2(plan: SimPlan) -> dict[str, Any]:
@@ -205,6 +205,80 @@ def stream_v1(plan: SimPlan, index: int, jobs: list[SimJob]) -> dict[str, Any]:
         "status": {"commonStatus": common, "internalStatus": internal},
         "priority": 10,
     }
+
+
+# --- fast text rendering of jobs (large pages) -------------------------------
+# Generated names and ids are [A-Za-z0-9_#.-] only, so they are embedded without escaping;
+# tests check that json.loads(text) equals the dict rendering above.
+_static_v2: dict[str, str] = {}
+_static_v1: dict[str, str] = {}
+
+
+def _b(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def job_v2_text(plan: SimPlan, job: SimJob) -> str:
+    """Return ``job_v2`` as JSON text, the job's static part rendered once."""
+    prefix = _static_v2.get(job.id)
+    ws = plan.workstations[job.workstation]
+    if prefix is None:
+        js = plan.streams[job.stream]
+        jws = plan.workstations[js.workstation]
+        prefix = (
+            f'{{"id":"{job.id}","name":"{job.name}","key":"{ws.name}#{js.name}.{job.name}","flowNodeType":"JOB",'
+            f'"planId":"{plan.plan_id}","jobStreamId":"{js.id}","jobStreamName":"{js.name}",'
+            f'"jobStreamWorkstation":"{jws.name}","jobStreamWorkstationId":"{jws.id}","workstation":"{ws.name}",'
+            f'"workstationId":"{ws.id}","schedTime":"{iso(plan.at(js.sched_offset))}","priority":10,'
+        )
+        _static_v2[job.id] = prefix
+    st = plan.state(job)
+    composite = (
+        f'{{"status":"{st.internal}","error":{_b(st.common == "ERROR")},"started":{_b(st.started is not None)},'
+        f'"canceled":{_b(st.common == "CANCELED")}}}'
+    )
+    times = f'"estimatedDuration":"PT{int(job.duration)}S"'
+    if st.started is not None:
+        times += f',"actualStartTime":"{iso(st.started)}"'
+    if st.ended is not None:
+        times += f',"actualEndTime":"{iso(st.ended)}"'
+    rc = f',"returnCode":{st.return_code}' if st.return_code is not None else ""
+    run = (
+        f'{{"id":"{job.run_ids[-1]}","jobId":"{job.id}","name":"{job.name}","jobNumber":{job.run_number},'
+        f'"runAttempt":{job.run_number},"rerunJob":{_b(job.run_number > 1)},"commonStatus":"{st.common}",'
+        f'"compositeStatus":{composite},"actualWorkstation":"{ws.name}","timeInfo":{{{times}}}{rc}}}'
+    )
+    return f'{prefix}"lastRunCommonStatus":"{st.common}","lastRunCompositeStatus":{composite},"jobruns":[{run}]}}'
+
+
+def job_v1_text(plan: SimPlan, job: SimJob) -> str:
+    """Return ``job_v1`` as JSON text, the job's static part rendered once."""
+    prefix = _static_v1.get(job.id)
+    ws = plan.workstations[job.workstation]
+    if prefix is None:
+        js = plan.streams[job.stream]
+        prefix = (
+            f'{{"id":"{job.id}","name":"{job.name}","planId":"{plan.plan_id}","jobStreamId":"{js.id}",'
+            f'"workstationInPlan":{{"name":"{ws.name}","symId":"{ws.id}"}},"jobStreamInPlan":{{"id":"{js.id}",'
+            f'"name":"{js.name}","startTime":"{iso(plan.at(js.sched_offset))}",'
+            f'"workstationKey":{{"name":"{plan.workstations[js.workstation].name}"}}}},'
+        )
+        _static_v1[job.id] = prefix
+    st = plan.state(job)
+    internal = V1_INTERNAL.get(st.internal, st.internal)
+    times = f'"estimatedDuration":{int(job.duration * 1000)}'
+    if st.started is not None:
+        times += f',"actualStartTime":"{iso(st.started)}"'
+    if st.ended is not None:
+        times += f',"actualEndTime":"{iso(st.ended)}","elapsedTime":{int(job.duration * 1000)}'
+    rc = f',"returnCode":{st.return_code}' if st.return_code is not None else ""
+    return (
+        f'{prefix}"jobRunId":"{job.run_ids[-1]}","jobNumber":{job.run_number},'
+        f'"rerunInstancesNumber":{job.run_number - 1},"status":{{"commonStatus":"{st.common}",'
+        f'"internalStatus":"{internal}","canceled":{_b(st.common == "CANCELED")}}},"timeInfo":{{{times}}},'
+        f'"jobDefinition":{{"jobDefinitionInPlanKey":{{"name":"{job.name}","workstationInPlanKey":{{"name":"{ws.name}"}}}}{rc}}},'
+        f'"running":{_b(st.common == "RUNNING")},"heldByUser":{_b(job.id in plan.held)}}}'
+    )
 
 
 # --- OQL (the subset the adapter sends) --------------------------------------

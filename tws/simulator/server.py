@@ -66,7 +66,6 @@ class SimulatorServer:
         self._runner: web.AppRunner | None = None
         self._rng = random.Random(plan.seed + 1)
         self._jobs_of_stream: list[list[SimJob]] | None = None
-        self._fragments: dict[tuple[str, str], tuple[tuple[object, ...], str]] = {}
 
     def __repr__(self) -> str:  # the password stays out of reprs
         return f"SimulatorServer(url={self.url!r}, jobs={len(self.plan.jobs)})"
@@ -117,18 +116,10 @@ class SimulatorServer:
         return job
 
     def job_json(self, job: SimJob, version: str) -> str:
-        """Return the JSON text of ``job`` in the v2 or v1 shape (re-rendered only when the job changed)."""
+        """Return the JSON text of ``job`` in the v2 or v1 shape."""
         from tws.simulator import render
 
-        state = self.plan.state(job)
-        key = (state, job.run_number, job.id in self.plan.held)
-        cached = self._fragments.get((version, job.id))
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        data = render.job_v2(self.plan, job) if version == "v2" else render.job_v1(self.plan, job)
-        text = json.dumps(data, separators=(",", ":"))
-        self._fragments[(version, job.id)] = (key, text)
-        return text
+        return render.job_v2_text(self.plan, job) if version == "v2" else render.job_v1_text(self.plan, job)
 
     def jobs_of_stream(self, index: int) -> list[SimJob]:
         """Return the jobs of job stream ``index``."""
