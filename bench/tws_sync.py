@@ -130,6 +130,18 @@ def main() -> None:
             f"peak RSS={rss2.peak:.0f} MB"
         )
         print(f"rows in DB : {JobInPlan.objects.count()}")
+        from tws.services.bridge import run_async
+        from tws.services.plan_sync import plan_fetch, plan_store
+
+        async def fetch() -> object:
+            return await plan_fetch(settings=settings)
+
+        t0 = time.perf_counter()
+        fetched = run_async(fetch)
+        t1 = time.perf_counter()
+        plan_store(fetched=fetched)  # type: ignore[arg-type]
+        t2 = time.perf_counter()
+        print(f"phases     : fetch {t1 - t0:.2f} s, compare+store {t2 - t1:.2f} s (unchanged plan)")
         print(f"targets    : first < 20 s and < 400 MB; unchanged re-sync < 5 s; ru_maxrss={_rss_peak_mb():.0f} MB")
     finally:
         sim.terminate()
