@@ -136,12 +136,16 @@ def main() -> None:
         async def fetch() -> object:
             return await plan_fetch(settings=settings)
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fetched = run_async(fetch)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         plan_store(fetched=fetched)  # type: ignore[arg-type]
-        t2 = time.perf_counter()
-        print(f"phases     : fetch {t1 - t0:.2f} s, compare+store {t2 - t1:.2f} s (unchanged plan)")
+        t2, c2 = time.perf_counter(), time.process_time()
+        print(
+            f"phases     : fetch {t1 - t0:.2f} s (our CPU {c1 - c0:.2f} s), compare+store {t2 - t1:.2f} s "
+            f"(our CPU {c2 - c1:.2f} s) on the unchanged plan"
+        )
+        print(f"load avg   : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"targets    : first < 20 s and < 400 MB; unchanged re-sync < 5 s; ru_maxrss={_rss_peak_mb():.0f} MB")
     finally:
         sim.terminate()

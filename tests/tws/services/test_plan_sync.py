@@ -109,3 +109,24 @@ def test_the_legacy_path_syncs_the_same_rows(sim: ThreadedSimulator, monkeypatch
         set(JobInPlan.objects.values_list("hwa_id", "status", "internal_status", "return_code", "start_time"))
         == v2_rows
     )
+
+
+@pytest.mark.postgres
+def test_upserts_and_alert_deduplication_work_on_postgresql(sim: ThreadedSimulator) -> None:
+    settings = fast_settings(sim.url)
+    first = plan_sync(settings=settings)
+    again = plan_sync(settings=settings)
+    assert (first.jobs_changed, again.jobs_changed, again.alerts_opened) == (300, 0, 0)
+    plan = sim.server.plan
+    job = next(j for j in plan.jobs if plan.state(j).common == "SUCCESSFUL")
+    plan.hold(job)
+    assert plan_sync(settings=settings).transitions == 1
+    plan.release(job)
+    other = next(j for j in plan.jobs if plan.state(j).common == "SUCCESSFUL" and j is not job)
+    row = JobInPlan.objects.get(hwa_id=other.id)
+    assert row.start_time == plan.state(other).started.replace(microsecond=0)  # type: ignore[union-attr]
+    assert row.start_time is not None
+    assert row.start_time.tzinfo is not None
+    assert Alert.objects.filter(kind="job_error").count() == sum(
+        1 for j in plan.jobs if plan.state(j).common == "ERROR"
+    )
