@@ -108,8 +108,7 @@ def main() -> None:
         text=True,
     )
     try:
-        assert sim.stdout is not None
-        print(sim.stdout.readline().strip())
+        print(sim.stdout.readline().strip() if sim.stdout else "simulator started")
         ids = [j.id for j in SimPlan(jobs=1000, seed=5).jobs]
         asyncio.run(run(f"http://127.0.0.1:{port}", ids))
     finally:

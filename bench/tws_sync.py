@@ -106,8 +106,7 @@ def main() -> None:
         text=True,
     )
     try:
-        assert sim.stdout is not None
-        print(sim.stdout.readline().strip())
+        print(sim.stdout.readline().strip() if sim.stdout else "simulator started")
         settings = TWSSettings(
             base_url=f"http://127.0.0.1:{port}", username="bench", password="bench-pass", timeout_seconds=120
         )
@@ -116,7 +115,8 @@ def main() -> None:
             t0 = time.perf_counter()
             first = plan_sync(settings=settings)
             first_s = time.perf_counter() - t0
-        assert first.ok, first.detail
+        if not first.ok:
+            raise SystemExit(f"sync failed: {first.detail}")
         print(
             f"first sync : {first_s:6.2f} s  jobs={first.jobs_seen} changed={first.jobs_changed} "
             f"peak RSS={rss.peak:.0f} MB"

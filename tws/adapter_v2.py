@@ -84,7 +84,7 @@ def row_from_v2(data: dict[str, Any]) -> Row:
 
 def job_of_row(row: Row) -> Job:
     """Return the canonical job of a row."""
-    return Job(**dict(zip(JOB_KEYS, row, strict=True)))
+    return Job.model_validate(dict(zip(JOB_KEYS, row, strict=True)))
 
 
 def job_from_v2(data: dict[str, Any]) -> Job:

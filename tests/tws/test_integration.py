@@ -25,7 +25,7 @@ async def test_the_embedded_simulator_starts_in_the_task_group_unless_tws_base_u
     monkeypatch.setenv("TWS_PASSWORD", SIM_PASSWORD)
     with pytest.raises(ExceptionGroup):  # noqa: PT012 — the group ends when we cancel it
         async with asyncio.TaskGroup() as tg:
-            url = await run(tg, "0.0.0.0")  # noqa: S104
+            url = await run(tg, "0.0.0.0")
             async with httpx.AsyncClient() as http:
                 answer = await http.get(url + "/twsd/api/v2/engine/info", auth=("twsuser", SIM_PASSWORD))
             assert answer.status_code == 200
@@ -108,7 +108,9 @@ def test_admin_screens_search_jobs_and_acknowledge_alerts(
     assert admin_client_.get("/admin/tws/workstation/").status_code == 200
     alert = Alert.objects.filter(kind="job_error").first()
     assert alert is not None
-    done = admin_client_.post("/admin/tws/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]}, follow=True)
+    done = admin_client_.post(
+        "/admin/tws/alert/", {"action": "acknowledge", "_selected_action": [alert.pk]}, follow=True
+    )
     assert done.status_code == 200
     alert.refresh_from_db()
     assert alert.acknowledged_at is not None
@@ -123,7 +125,9 @@ def test_key_rotation_reseals_the_stored_password(admin_user: Any) -> None:
     from tws.models import TWSConnection
     from tws.services import connection_save
 
-    connection_save(acting_user=admin_user, name="p", base_url="https://hwa.example:1", username="u", password="rotate-me-1")
+    connection_save(
+        acting_user=admin_user, name="p", base_url="https://hwa.example:1", username="u", password="rotate-me-1"
+    )
     before = keyring.key_id_of(TWSConnection.objects.get().password_sealed)
     keyring.rotate_keyring()
     counts = keyring.reencrypt_all()
