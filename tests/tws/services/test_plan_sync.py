@@ -130,3 +130,36 @@ def test_upserts_and_alert_deduplication_work_on_postgresql(sim: ThreadedSimulat
     assert Alert.objects.filter(kind="job_error").count() == sum(
         1 for j in plan.jobs if plan.state(j).common == "ERROR"
     )
+
+
+def test_a_circuit_opening_during_a_sync_raises_the_circuit_alert(sim: ThreadedSimulator) -> None:
+    sim.set_faults(error_503=1.0)
+    result = plan_sync(settings=fast_settings(sim.url, retry_attempts=5, breaker_consecutive_failures=2))
+    assert not result.ok
+    assert "CircuitOpenError" in result.detail
+    assert Alert.objects.filter(kind="circuit_open", acknowledged_at__isnull=True).count() == 1
+
+
+def test_the_periodic_task_syncs_through_the_configured_connection(
+    sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tws.conftest import SIM_PASSWORD, SIM_USER
+    from tws.tasks import plan_sync_task
+
+    monkeypatch.setenv("TWS_BASE_URL", sim.url)
+    monkeypatch.setenv("TWS_USERNAME", SIM_USER)
+    monkeypatch.setenv("TWS_PASSWORD", SIM_PASSWORD)
+    plan_sync_task.call_local()
+    assert JobInPlan.objects.count() == 300
+
+
+def test_the_demo_loader_syncs_a_plan_from_a_temporary_simulator(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tws.demo import load
+
+    monkeypatch.delenv("TWS_BASE_URL", raising=False)
+    settings.TWS_SIMULATOR_JOBS = 120
+    summary = load()
+    assert "120 jobs" in summary
+    assert JobInPlan.objects.count() == 120
