@@ -8,6 +8,7 @@ flight. Overhead ratio = raw calls/s / unified calls/s (target <= 1.15).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -73,6 +74,24 @@ async def run(url: str, ids: list[str]) -> None:
         )
     await raw.aclose()
     await client.disconnect()
+
+    # Rejection cost of an open breaker (no I/O): the issue asks for under 1 ms.
+    from tws.exceptions import CircuitOpenError
+
+    breaker = client.resilience.breaker
+    for _ in range(breaker.consecutive_limit):
+        breaker.record(failed=True)
+
+    async def never_called() -> None:
+        raise AssertionError("an open breaker must not call through")
+
+    rejections = 20_000
+    t0 = time.perf_counter()
+    for _ in range(rejections):
+        with contextlib.suppress(CircuitOpenError):
+            await breaker.call(never_called)
+    per_call = (time.perf_counter() - t0) / rejections
+    print(f"open breaker: {per_call * 1e6:.1f} µs per rejected call (target < 1000 µs)")
 
 
 def main() -> None:

@@ -40,10 +40,14 @@ def cache_ttl(kind: str) -> int:
 def problems() -> list[str]:
     """Return operator-readable problems of the configured values."""
     found: list[str] = []
-    for name in ("TWS_MONITOR_INTERVAL_SECONDS", "TWS_CACHE_TTL_STATUS", "TWS_CACHE_TTL_STATIC", "TWS_SYNC_PAGE_SIZE"):
+    for name in ("TWS_MONITOR_INTERVAL_SECONDS", "TWS_SYNC_PAGE_SIZE"):
         value = get(name)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            found.append(f"{name} must be a positive whole number of seconds/items, not {value!r}")
+            found.append(f"{name} must be a positive whole number, not {value!r}")
+    for name in ("TWS_CACHE_TTL_STATUS", "TWS_CACHE_TTL_STATIC"):
+        value = get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            found.append(f"{name} must be a whole number of seconds (0 disables the cache), not {value!r}")
     if isinstance(get("TWS_SYNC_PAGE_SIZE"), int) and get("TWS_SYNC_PAGE_SIZE") > 10_000:
         found.append("TWS_SYNC_PAGE_SIZE must be at most 10000 (the HWA page limit)")
     port = get("TWS_SIMULATOR_PORT")
