@@ -11,12 +11,13 @@ minimum number of calls, plus limited half-open probes
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from tws import metrics
 from tws.exceptions import CircuitOpenError, TWSConnectionError, TWSTimeoutError, TWSTransientError
@@ -140,16 +141,21 @@ class RetryWithBackoff:
         self, *, attempts: int = 4, base_seconds: float = 0.2, max_seconds: float = 5.0, retry_after_cap: float = 30.0
     ) -> None:
         self.attempts, self.retry_after_cap = attempts, retry_after_cap
-        self._jitter = wait_random_exponential(multiplier=base_seconds, max=max_seconds)
+        self.base_seconds, self.max_seconds = base_seconds, max_seconds
 
     def __repr__(self) -> str:
         return f"RetryWithBackoff(attempts={self.attempts})"
 
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
+    def delay_after(self, exc: BaseException | None, attempt: int) -> float:
+        """Return the pause after failed attempt number ``attempt`` (1-based)."""
         if isinstance(exc, TWSTransientError) and exc.retry_after is not None:
             return min(max(exc.retry_after, 0.0), self.retry_after_cap)
-        return float(self._jitter(state))
+        # Full jitter: uniform between 0 and the capped exponential step.
+        return random.uniform(0, min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1)))
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        return self.delay_after(exc, state.attempt_number + 1)  # attempt 1 ran before tenacity took over
 
     @staticmethod
     def _count_retry(state: RetryCallState) -> None:
@@ -157,8 +163,16 @@ class RetryWithBackoff:
 
     async def execute(self, fn: Callable[[], Awaitable[T]]) -> T:
         """Return ``fn()``, retrying transient failures; other errors propagate at once."""
+        try:  # the first attempt runs bare: most calls succeed and need no retry machinery
+            return await fn()
+        except Exception as exc:
+            if self.attempts <= 1 or not is_transient(exc):
+                raise
+            first_delay = self.delay_after(exc, 1)
+        metrics.RETRIES.inc()
+        await asyncio.sleep(first_delay)
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.attempts),
+            stop=stop_after_attempt(self.attempts - 1),
             wait=self._wait,
             retry=retry_if_exception(is_transient),
             before_sleep=self._count_retry,

@@ -242,3 +242,21 @@ async def test_reset_forgets_the_instance(tws_settings: TWSSettings) -> None:
     assert await get_tws_client(settings=tws_settings) is not first
     await reset_tws_client()
     assert client_module._instances == {}
+
+
+async def test_transient_failures_are_retried_up_to_the_attempts_and_404_is_not(sim: ThreadedSimulator) -> None:
+    from tws.exceptions import TWSNotFoundError, TWSTransientError
+
+    c = UnifiedTWSClient(fast_settings(sim.url, retry_attempts=3))
+    await c.connect()
+    sim.server.requests.clear()
+    sim.set_faults(error_503=1.0)
+    with pytest.raises(TWSTransientError):
+        await c.get_job(_job_id(sim))
+    assert [r.outcome for r in sim.requests("/plan/job/")] == ["503", "503", "503"]
+    sim.set_faults()
+    sim.server.requests.clear()
+    with pytest.raises(TWSNotFoundError):
+        await c.get_job("no-such-job")
+    assert [r.outcome for r in sim.requests("/plan/job/")] == ["404"]
+    await c.disconnect()
