@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar
 
 from django.core.cache import cache
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from tws import conf, metrics
 
@@ -28,7 +28,3 @@ async def cached(kind: Kind, key: str, load: Callable[[], Awaitable[M]], model: 
     await cache.aset(full_key, adapter.dump_python(value, mode="json"), conf.cache_ttl(kind))
     return value
 
-
-def is_model(value: object) -> bool:
-    """Return whether ``value`` is a pydantic model (cached answers are)."""
-    return isinstance(value, BaseModel)
