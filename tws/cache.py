@@ -27,4 +27,3 @@ async def cached(kind: Kind, key: str, load: Callable[[], Awaitable[M]], model: 
     value = await load()
     await cache.aset(full_key, adapter.dump_python(value, mode="json"), conf.cache_ttl(kind))
     return value
-
