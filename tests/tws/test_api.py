@@ -113,6 +113,9 @@ def test_alerts_are_listed_and_acknowledged_by_operators_only(
     assert operator_client.post("/api/tws/alerts/999999/acknowledge").status_code == 404
 
 
+# The async view records its audit entry from a pool thread with a connection of its own: without a
+# wrapping test transaction holding SQLite's write lock, as in production.
+@pytest.mark.django_db(transaction=True)
 def test_job_actions_are_audited_and_need_the_permission(
     viewer_client: Client, operator_client: Client, synced: ThreadedSimulator
 ) -> None:
@@ -121,7 +124,8 @@ def test_job_actions_are_audited_and_need_the_permission(
     plan = synced.server.plan
     job = next(j for j in plan.jobs if plan.state(j).common == "SUCCESSFUL")
     assert viewer_client.post(f"/api/tws/jobs/{job.id}/actions/hold").status_code == 403
-    assert operator_client.post(f"/api/tws/jobs/{job.id}/actions/hold").status_code == 202
+    held = operator_client.post(f"/api/tws/jobs/{job.id}/actions/hold")
+    assert held.status_code == 202, held.json()
     assert plan.state(job).common == "HELD"
     assert recorded_entries(action="tws_job.hold")[-1]["target"] == f"tws_job:{job.id}"
     conflict = operator_client.post(f"/api/tws/jobs/{job.id}/actions/kill")
