@@ -106,8 +106,9 @@ async def test_99_percent_of_1000_calls_succeed_with_20_percent_503_and_5_percen
     sim.set_faults()
     await c.disconnect()
     outcomes = [r.outcome for r in sim.requests("/plan/job/")]
-    assert outcomes.count("503") > 100  # the faults really were injected
-    assert outcomes.count("hang") > 20
+    # The faults really were injected (as shares of what the simulator logged: ~20 % and ~5 %).
+    assert outcomes.count("503") >= 0.1 * len(outcomes)
+    assert outcomes.count("hang") >= 0.02 * len(outcomes)
     assert c.resilience.breaker.open_count == 0  # the faults stayed below what opens the circuit
     assert sum(results) >= 990
 
