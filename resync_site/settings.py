@@ -209,7 +209,12 @@ HUEY["consumer"] = {"workers": env.int("HUEY_WORKERS", default=4), "worker_type"
 # --- websockets -----------------------------------------------------------
 CHANNEL_LAYERS = {
     "default": (
-        {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py's default 5 s socket timeout equals channels_redis's 5 s blocking read:
+            # an idle consumer would die with "Timeout reading". Give the read room.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 5000},
+        }
         if REDIS_URL
         else {
             "BACKEND": "resync_site.channel_layers.ThreadSafeInMemoryChannelLayer",
