@@ -1,0 +1,28 @@
+"""Use cases that change etl state (one audited write path for API, admin, tasks and commands)."""
+
+from __future__ import annotations
+
+from etl.services.credentials import credential_save, credentials_reencrypt
+from etl.services.jobs import job_cancel, job_execute, job_rerun
+from etl.services.systems import (
+    fund_save,
+    funds_set_active,
+    path_save,
+    system_option_update,
+    system_save,
+    system_toggle,
+)
+
+__all__ = [
+    "credential_save",
+    "credentials_reencrypt",
+    "fund_save",
+    "funds_set_active",
+    "job_cancel",
+    "job_execute",
+    "job_rerun",
+    "path_save",
+    "system_option_update",
+    "system_save",
+    "system_toggle",
+]

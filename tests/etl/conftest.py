@@ -1,0 +1,102 @@
+"""Factories and fixtures of the etl tests."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def make_system(db: None) -> Callable[..., Any]:
+    """Return a factory of active systems with a complete credential."""
+    from etl import services
+
+    def make(code: str = "maps", *, script: str | None = None, active: bool = True, credential: bool = True) -> Any:
+        command = [sys.executable, "-c", textwrap.dedent(script)] if script else None
+        system = services.system_save(
+            code=code, name=code.upper(), active=active, base_url="http://127.0.0.1:9", command=command, acting_user=None
+        )
+        if credential:
+            from etl import catalog
+
+            for account in catalog.profile_for(code).subaccounts:
+                services.credential_save(
+                    system_id=system.pk,
+                    subaccount=account,
+                    url="http://127.0.0.1:9",
+                    username=f"{code}-{account or 'user'}",
+                    password=f"s3cret-{code}-{account}-pw",
+                    acting_user=None,
+                )
+        return system
+
+    return make
+
+
+@pytest.fixture
+def start_job(operator: Any) -> Callable[..., Any]:
+    """Return a function that creates a job of the given systems (without running it)."""
+    from etl.services import job_execute
+
+    def start(*codes: str, options: dict[str, Any] | None = None) -> Any:
+        return job_execute(
+            systems=list(codes), options=options or {"data_inicial": "2025-01-15"}, acting_user=operator
+        )
+
+    return start
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep jobs in the database only: the test runs them itself."""
+    monkeypatch.setattr("etl.services.jobs.enqueue_job", lambda job_id: None)
+
+
+@pytest.fixture
+def fast_runner(settings: Any) -> None:
+    """Short heartbeat and grace so cancellation tests finish quickly."""
+    settings.ETL_HEARTBEAT_SECONDS = 0.2
+    settings.ETL_CANCEL_GRACE_SECONDS = 1.0
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns a truthy value (generous timeout: not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def run_in_thread() -> Iterator[Callable[[int], threading.Thread]]:
+    """Run a job's runner in a background thread, as a Huey worker thread would."""
+    threads: list[threading.Thread] = []
+
+    def start(job_id: int) -> threading.Thread:
+        from django.db import connection
+
+        from etl.runner.job import run_job
+
+        def target() -> None:
+            try:
+                run_job(job_id)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return thread
+
+    yield start
+    for thread in threads:
+        thread.join(timeout=20)
