@@ -100,3 +100,40 @@ def run_in_thread() -> Iterator[Callable[[int], threading.Thread]]:
     yield start
     for thread in threads:
         thread.join(timeout=20)
+
+
+@pytest.fixture
+def shared_database_url(transactional_db: None) -> str:
+    """Return a DATABASE_URL another process can open (skip on an in-memory SQLite test database)."""
+    from etl.runner.store import _database_url
+
+    url = _database_url()
+    if not url:
+        pytest.skip("the test database is in memory: another process cannot reach it (the PostgreSQL pass covers this)")
+    return url
+
+
+@pytest.fixture
+def demo_server(settings: Any) -> Iterator[str]:
+    """Run the demo reports server on a free port in a background loop; return its base URL."""
+    import asyncio
+
+    from etl.demo.server import start
+
+    loop = asyncio.new_event_loop()
+    ready: dict[str, Any] = {}
+
+    async def main() -> None:
+        runner, url = await start("127.0.0.1", 0)
+        ready["url"], ready["runner"] = url, runner
+        ready["stop"] = asyncio.Event()
+        await ready["stop"].wait()
+        await runner.cleanup()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    wait_for(lambda: "stop" in ready)
+    settings.ETL_DEMO_SERVER_PORT = int(ready["url"].rsplit(":", 1)[1])
+    yield ready["url"]
+    loop.call_soon_threadsafe(ready["stop"].set)
+    thread.join(timeout=5)
