@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from etl.services.credentials import credential_save, credentials_reencrypt
+from etl.services.credentials import credential_save, credentials_reencrypt, credentials_save_many
 from etl.services.jobs import job_cancel, job_execute, job_rerun
 from etl.services.systems import (
     fund_save,
@@ -16,6 +16,7 @@ from etl.services.systems import (
 __all__ = [
     "credential_save",
     "credentials_reencrypt",
+    "credentials_save_many",
     "fund_save",
     "funds_set_active",
     "job_cancel",

@@ -96,3 +96,54 @@ def credentials_reencrypt() -> int:
         if count:
             audit.record("credential.reencrypt", actor=None, target="credential:*", data={"count": count, "key": active})
     return count
+
+
+def _entry(field: str, raw: Any) -> tuple[str, str, str | None]:
+    if not isinstance(raw, dict):
+        raise InvalidInput(field, "must be an object with url, username and password")
+    unknown = sorted(set(raw) - {"url", "username", "password"})
+    if unknown:
+        raise InvalidInput(f"{field}.{unknown[0]}", "unknown field")
+    values = {}
+    for name in ("url", "username", "password"):
+        value = raw.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{field}.{name}", "must be a string")
+        values[name] = value
+    return values["url"] or "", values["username"] or "", values["password"]
+
+
+@transaction.atomic
+def credentials_save_many(*, payload: dict[str, Any], acting_user: Any) -> int:
+    """Save credentials shaped per system (``amplis: {reag: {...}}``, ``maps: {...}``); return how many."""
+    if not isinstance(payload, dict) or not payload:
+        raise InvalidInput("credentials", "must map system codes to credentials")
+    saved = 0
+    for code, value in payload.items():
+        system = _system(code) if isinstance(code, str) else None
+        if system is None:
+            raise InvalidInput(str(code), "unknown system")
+        accounts = catalog.profile_for(system.code).subaccounts
+        if accounts == ("",):
+            entries = {"": value}
+        elif isinstance(value, dict):
+            entries = dict(value)
+        else:
+            raise InvalidInput(code, f"must map sub-accounts {list(accounts)} to credentials")
+        for account, raw in entries.items():
+            field = f"{code}.{account}" if account else code
+            catalog.validate_subaccount(system.code, account)
+            url, username, password = _entry(field, raw)
+            try:
+                credential_save(
+                    system_id=system.pk,
+                    subaccount=account,
+                    url=url,
+                    username=username,
+                    password=password or None,
+                    acting_user=acting_user,
+                )
+            except InvalidInput as exc:
+                raise InvalidInput(f"{field}.{exc.field}", str(exc).split(": ", 1)[-1]) from None
+            saved += 1
+    return saved
