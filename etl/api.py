@@ -18,8 +18,8 @@ from etl.schemas import (
     CountOut,
     ExecuteIn,
     ExecuteOneIn,
-    FundIn,
     FundFilter,
+    FundIn,
     FundOut,
     FundPage,
     FundsActiveIn,
@@ -80,7 +80,9 @@ def _body_limit(view: Callable[..., Any]) -> Callable[..., Any]:
         except ValueError:
             length = 0
         if length > limit:
-            return _error(413, f"request body of {length} bytes exceeds the limit of {limit} bytes", "payload_too_large")
+            return _error(
+                413, f"request body of {length} bytes exceeds the limit of {limit} bytes", "payload_too_large"
+            )
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -124,7 +126,13 @@ def _step_out(step: JobStep) -> dict[str, Any]:
 
 
 def _line_out(line: LogLine) -> dict[str, Any]:
-    return {"seq": line.seq, "timestamp": line.timestamp, "level": line.level, "sistema": line.system, "mensagem": line.message}
+    return {
+        "seq": line.seq,
+        "timestamp": line.timestamp,
+        "level": line.level,
+        "sistema": line.system,
+        "mensagem": line.message,
+    }
 
 
 def _page(qs: Any, filters: JobFilter) -> dict[str, Any]:
@@ -296,7 +304,10 @@ def job(request: HttpRequest, job_id: int) -> Any:
 @router.get("/jobs/{int:job_id}/logs", response={200: list[LogLineOut], **ERRORS}, summary="Log lines after a seq")
 def job_logs(request: HttpRequest, job_id: int, after_seq: int = 0, limit: int = 500) -> Any:
     _require(request, "etl.view_logline")
-    return [_line_out(line) for line in selectors.job_log(job_id=job_id, after_seq=after_seq, limit=max(1, min(limit, 5000)))]
+    return [
+        _line_out(line)
+        for line in selectors.job_log(job_id=job_id, after_seq=after_seq, limit=max(1, min(limit, 5000)))
+    ]
 
 
 @router.post("/jobs/{int:job_id}/rerun", response={202: JobOut, **ERRORS}, summary="Re-run a finished job")

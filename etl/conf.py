@@ -61,10 +61,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         else:
             ok = _positive_number(name, value)
         if not ok:
+            expected = "a mapping of positive numbers" if isinstance(default, dict) else "a positive number"
             errors.append(
                 Error(
-                    f"{name} must be {'a mapping of positive numbers' if isinstance(default, dict) else 'a positive number'}, "
-                    f"not {value!r}",
+                    f"{name} must be {expected}, not {value!r}",
                     hint=f"fix {name} in the settings or the environment (default {default!r})",
                     id="etl.E001",
                 )

@@ -22,7 +22,7 @@ async def drain() -> None:
         runner.request_stop("shutdown")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + float(settings.RESYNC_SHUTDOWN_GRACE_SECONDS) + 2
-    while active_runners() and loop.time() < deadline:
+    while active_runners() and loop.time() < deadline:  # noqa: ASYNC110 — runners live on other threads
         await asyncio.sleep(0.1)
     left = [r.job_id for r in active_runners()]
     if left:

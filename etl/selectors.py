@@ -129,7 +129,8 @@ def _durations_by_system(since: dt.datetime) -> dict[str, dict[str, float | None
     else:
         values: dict[str, list[float]] = defaultdict(list)
         for code, seconds in steps.values_list("system__code", "duration_seconds"):
-            values[code].append(seconds)
+            if seconds is not None:
+                values[code].append(seconds)
         medians = {code: statistics.median(v) for code, v in values.items()}
     return {
         code: {"media_segundos": round(means[code], 1), "mediana_segundos": round(medians.get(code) or 0.0, 1)}
@@ -177,7 +178,11 @@ def portfolio(*, date: dt.date | None = None, system: str | None = None, fund: s
     if day is None:
         return {"data": None, "posicoes": [], "totais_por_fundo": [], "valor_total": "0"}
     rows = qs.filter(date=day).order_by("system__code", "fund__code", "asset")
-    totals = rows.values("fund__code", "system__code").annotate(valor=Sum("value"), ativos=Count("id")).order_by("fund__code")
+    totals = (
+        rows.values("fund__code", "system__code")
+        .annotate(valor=Sum("value"), ativos=Count("id"))
+        .order_by("fund__code")
+    )
     return {
         "data": day.isoformat(),
         "posicoes": [

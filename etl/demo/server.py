@@ -68,9 +68,7 @@ async def xlsx(request: web.Request) -> web.Response:
     """Serve an XLSX report."""
     system, account, day = _request(request)
     body = await asyncio.to_thread(report_xlsx, system, account, day)
-    return web.Response(
-        body=body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+    return web.Response(body=body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def make_app() -> web.Application:

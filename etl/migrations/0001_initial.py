@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,190 +14,299 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Fund',
+            name="Fund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=60)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=60)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['system__code', 'code'],
+                "ordering": ["system__code", "code"],
             },
         ),
         migrations.CreateModel(
-            name='PathConfig',
+            name="PathConfig",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('csv', 'CSV'), ('pdf', 'PDF'), ('excel', 'Excel')], max_length=10, unique=True)),
-                ('path', models.CharField(max_length=500)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("csv", "CSV"), ("pdf", "PDF"), ("excel", "Excel")], max_length=10, unique=True
+                    ),
+                ),
+                ("path", models.CharField(max_length=500)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'path',
-                'ordering': ['kind'],
+                "verbose_name": "path",
+                "ordering": ["kind"],
             },
         ),
         migrations.CreateModel(
-            name='System',
+            name="System",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='e.g. amplis, maps, fidc', max_length=40, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('active', models.BooleanField(default=True)),
-                ('options', models.JSONField(blank=True, default=dict, help_text="validated per system (the 'opcao')")),
-                ('command', models.JSONField(blank=True, default=list, help_text='argv of the step; empty runs the bundled pipeline (python -m etl.pipeline)')),
-                ('base_url', models.URLField(blank=True, help_text='reports server used when a credential has no URL')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(help_text="e.g. amplis, maps, fidc", max_length=40, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("active", models.BooleanField(default=True)),
+                ("options", models.JSONField(blank=True, default=dict, help_text="validated per system (the 'opcao')")),
+                (
+                    "command",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="argv of the step; empty runs the bundled pipeline (python -m etl.pipeline)",
+                    ),
+                ),
+                ("base_url", models.URLField(blank=True, help_text="reports server used when a credential has no URL")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('pipeline', 'pipeline'), ('single', 'single')], max_length=10)),
-                ('systems', models.JSONField(default=list, help_text='system codes in run order')),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('running', 'running'), ('success', 'success'), ('error', 'error'), ('cancelled', 'cancelled')], default='pending', max_length=10)),
-                ('trace_id', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField()),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('cancel_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_seconds', models.FloatField(blank=True, null=True)),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('error_summary', models.TextField(blank=True, default='')),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('hostname', models.CharField(blank=True, default='', max_length=255)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('rerun_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reruns', to='etl.job')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("pipeline", "pipeline"), ("single", "single")], max_length=10)),
+                ("systems", models.JSONField(default=list, help_text="system codes in run order")),
+                ("options", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("running", "running"),
+                            ("success", "success"),
+                            ("error", "error"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("trace_id", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField()),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("cancel_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_seconds", models.FloatField(blank=True, null=True)),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("error_summary", models.TextField(blank=True, default="")),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("hostname", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "rerun_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reruns",
+                        to="etl.job",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'permissions': [('execute_job', 'Can execute ETL jobs'), ('cancel_job', 'Can cancel ETL jobs'), ('rerun_job', 'Can re-run ETL jobs')],
+                "ordering": ["-id"],
+                "permissions": [
+                    ("execute_job", "Can execute ETL jobs"),
+                    ("cancel_job", "Can cancel ETL jobs"),
+                    ("rerun_job", "Can re-run ETL jobs"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JobStep',
+            name="JobStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('running', 'running'), ('success', 'success'), ('error', 'error'), ('cancelled', 'cancelled')], default='pending', max_length=10)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_seconds', models.FloatField(blank=True, null=True)),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('error_summary', models.TextField(blank=True, default='')),
-                ('line_count', models.PositiveIntegerField(default=0)),
-                ('hostname', models.CharField(blank=True, default='', max_length=255)),
-                ('pid', models.IntegerField(blank=True, null=True)),
-                ('pgid', models.IntegerField(blank=True, null=True)),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='etl.job')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='steps', to='etl.system')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order", models.PositiveSmallIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("running", "running"),
+                            ("success", "success"),
+                            ("error", "error"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_seconds", models.FloatField(blank=True, null=True)),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("error_summary", models.TextField(blank=True, default="")),
+                ("line_count", models.PositiveIntegerField(default=0)),
+                ("hostname", models.CharField(blank=True, default="", max_length=255)),
+                ("pid", models.IntegerField(blank=True, null=True)),
+                ("pgid", models.IntegerField(blank=True, null=True)),
+                (
+                    "job",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="etl.job"),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="steps", to="etl.system"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job_id', 'order'],
+                "ordering": ["job_id", "order"],
             },
         ),
         migrations.CreateModel(
-            name='LogLine',
+            name="LogLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('timestamp', models.DateTimeField()),
-                ('level', models.CharField(max_length=10)),
-                ('system', models.CharField(blank=True, default='', max_length=40)),
-                ('message', models.TextField()),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='log_lines', to='etl.job')),
-                ('step', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='log_lines', to='etl.jobstep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveIntegerField()),
+                ("timestamp", models.DateTimeField()),
+                ("level", models.CharField(max_length=10)),
+                ("system", models.CharField(blank=True, default="", max_length=40)),
+                ("message", models.TextField()),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="log_lines", to="etl.job"
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="log_lines",
+                        to="etl.jobstep",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job_id', 'seq'],
+                "ordering": ["job_id", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='Position',
+            name="Position",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('asset', models.CharField(max_length=80)),
-                ('quantity', models.DecimalField(decimal_places=6, max_digits=24)),
-                ('price', models.DecimalField(decimal_places=8, max_digits=24)),
-                ('value', models.DecimalField(decimal_places=2, max_digits=28)),
-                ('date', models.DateField()),
-                ('loaded_at', models.DateTimeField(auto_now=True)),
-                ('fund', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='positions', to='etl.fund')),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='positions', to='etl.job')),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='positions', to='etl.system')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("asset", models.CharField(max_length=80)),
+                ("quantity", models.DecimalField(decimal_places=6, max_digits=24)),
+                ("price", models.DecimalField(decimal_places=8, max_digits=24)),
+                ("value", models.DecimalField(decimal_places=2, max_digits=28)),
+                ("date", models.DateField()),
+                ("loaded_at", models.DateTimeField(auto_now=True)),
+                (
+                    "fund",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="positions", to="etl.fund"
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="positions",
+                        to="etl.job",
+                    ),
+                ),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="positions", to="etl.system"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-date', 'fund__code', 'asset'],
+                "ordering": ["-date", "fund__code", "asset"],
             },
         ),
         migrations.AddField(
-            model_name='fund',
-            name='system',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='funds', to='etl.system'),
+            model_name="fund",
+            name="system",
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="funds", to="etl.system"),
         ),
         migrations.CreateModel(
-            name='Credential',
+            name="Credential",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subaccount', models.CharField(blank=True, default='', help_text='e.g. AMPLIS reag/master', max_length=40)),
-                ('url', models.URLField(blank=True)),
-                ('username', models.CharField(max_length=150)),
-                ('password_sealed', models.TextField(blank=True, default='', help_text='AES-GCM sealed; never shown')),
-                ('password_changed_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('system', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credentials', to='etl.system')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "subaccount",
+                    models.CharField(blank=True, default="", help_text="e.g. AMPLIS reag/master", max_length=40),
+                ),
+                ("url", models.URLField(blank=True)),
+                ("username", models.CharField(max_length=150)),
+                ("password_sealed", models.TextField(blank=True, default="", help_text="AES-GCM sealed; never shown")),
+                ("password_changed_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "system",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="credentials", to="etl.system"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['system__code', 'subaccount'],
+                "ordering": ["system__code", "subaccount"],
             },
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['status', 'created_at'], name='etl_job_status_created'),
+            model_name="job",
+            index=models.Index(fields=["status", "created_at"], name="etl_job_status_created"),
         ),
         migrations.AddIndex(
-            model_name='job',
-            index=models.Index(fields=['created_at'], name='etl_job_created'),
+            model_name="job",
+            index=models.Index(fields=["created_at"], name="etl_job_created"),
         ),
         migrations.AddConstraint(
-            model_name='logline',
-            constraint=models.UniqueConstraint(fields=('job', 'seq'), name='etl_logline_seq_unique'),
+            model_name="logline",
+            constraint=models.UniqueConstraint(fields=("job", "seq"), name="etl_logline_seq_unique"),
         ),
         migrations.AddIndex(
-            model_name='position',
-            index=models.Index(fields=['date', 'system'], name='etl_position_date'),
+            model_name="position",
+            index=models.Index(fields=["date", "system"], name="etl_position_date"),
         ),
         migrations.AddConstraint(
-            model_name='position',
-            constraint=models.UniqueConstraint(fields=('system', 'fund', 'asset', 'date'), name='etl_position_unique'),
+            model_name="position",
+            constraint=models.UniqueConstraint(fields=("system", "fund", "asset", "date"), name="etl_position_unique"),
         ),
         migrations.AddIndex(
-            model_name='jobstep',
-            index=models.Index(fields=['system', 'status', 'finished_at'], name='etl_step_system_status'),
+            model_name="jobstep",
+            index=models.Index(fields=["system", "status", "finished_at"], name="etl_step_system_status"),
         ),
         migrations.AddConstraint(
-            model_name='jobstep',
-            constraint=models.UniqueConstraint(fields=('job', 'order'), name='etl_step_order_unique'),
+            model_name="jobstep",
+            constraint=models.UniqueConstraint(fields=("job", "order"), name="etl_step_order_unique"),
         ),
         migrations.AddConstraint(
-            model_name='jobstep',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['pending', 'running'])), fields=('system',), name='etl_step_one_active_per_system'),
+            model_name="jobstep",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["pending", "running"])),
+                fields=("system",),
+                name="etl_step_one_active_per_system",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fund',
-            constraint=models.UniqueConstraint(fields=('system', 'code'), name='etl_fund_unique'),
+            model_name="fund",
+            constraint=models.UniqueConstraint(fields=("system", "code"), name="etl_fund_unique"),
         ),
         migrations.AddConstraint(
-            model_name='credential',
-            constraint=models.UniqueConstraint(fields=('system', 'subaccount'), name='etl_credential_unique'),
+            model_name="credential",
+            constraint=models.UniqueConstraint(fields=("system", "subaccount"), name="etl_credential_unique"),
         ),
     ]

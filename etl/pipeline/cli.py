@@ -115,7 +115,11 @@ def run_system(system: str, start: dt.date, end: dt.date, folders: dict[str, Pat
     accounts = [a for a in options.get("subcontas", []) if a in credentials] or sorted(credentials)
     if not accounts:
         raise PipelineError("no credentials configured for this system", EXIT_CONFIG)
-    kinds = ["csv"] + (["pdf"] if options.get("baixar_pdf", True) else []) + (["excel"] if options.get("baixar_excel", True) else [])
+    kinds = (
+        ["csv"]
+        + (["pdf"] if options.get("baixar_pdf", True) else [])
+        + (["excel"] if options.get("baixar_excel", True) else [])
+    )
     days = _dates(start, end)
     total = len(accounts) * len(days) * len(kinds) + 1
     done = 0
@@ -218,7 +222,7 @@ def main(argv: list[str]) -> int:
             except PipelineError as exc:
                 emit("ERROR", system, str(exc))
                 return exc.exit_code
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 — the operator gets one clear line and a non-zero exit
                 emit("CRITICAL", system, f"unexpected failure: {type(exc).__name__}: {exc}")
                 return 1
     return 0

@@ -106,7 +106,9 @@ class JobRunner:
             self.db.shutdown(wait=True)
 
     async def _run_claimed(self, plan: store.JobPlan) -> str:
-        status, exit_code, summary = Status.SUCCESS, 0, ""
+        status: str = Status.SUCCESS
+        exit_code: int | None = 0
+        summary = ""
         seq = plan.next_seq
         try:
             async with asyncio.TaskGroup() as tg:
@@ -254,14 +256,14 @@ class JobRunner:
             return Status.ERROR, None, "interrupted by worker shutdown; re-run it"
         return Status.CANCELLED, None, "cancelled by request"
 
-    async def _wait(self, proc: asyncio.subprocess.Process, pgid: int, timeout: float) -> tuple[str, int | None, str]:
+    async def _wait(self, proc: asyncio.subprocess.Process, pgid: int, limit: float) -> tuple[str, int | None, str]:
         stop_event = self.stop_event
         if stop_event is None:
             raise RuntimeError("runner not started")
         waiter = asyncio.ensure_future(proc.wait())
         stopper = asyncio.ensure_future(stop_event.wait())
         try:
-            finished, _ = await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            finished, _ = await asyncio.wait({waiter, stopper}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopper.cancel()
         if waiter in finished:
@@ -274,11 +276,11 @@ class JobRunner:
                 return status, code, summary
             return (Status.SUCCESS, 0, "") if code == 0 else (Status.ERROR, code, "")
         await self._terminate(proc, pgid)
-        code = proc.returncode
+        final_code = proc.returncode
         if stop_event.is_set():
             status, _, summary = self._stopped_outcome()
-            return status, code, summary
-        return Status.ERROR, code, f"timeout after {timeout:g} s"
+            return status, final_code, summary
+        return Status.ERROR, final_code, f"timeout after {limit:g} s"
 
     async def _terminate(self, proc: asyncio.subprocess.Process, pgid: int) -> None:
         """SIGTERM the process group, SIGKILL it after the grace period."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -51,7 +52,9 @@ def _reap_one(job_id: int, stale_before: datetime) -> bool:
             killed = kill_step_group(step)
             step.status, step.finished_at, step.error_summary = Status.ERROR, now, WORKER_LOST
             step.save(update_fields=["status", "finished_at", "error_summary"])
-            log.warning("etl: job %s step %s reaped (%s); process group killed: %s", job_id, step.pk, WORKER_LOST, killed)
+            log.warning(
+                "etl: job %s step %s reaped (%s); process group killed: %s", job_id, step.pk, WORKER_LOST, killed
+            )
         store.job_finish(job_id, status=Status.ERROR, exit_code=None, summary=WORKER_LOST)
     return True
 
@@ -77,7 +80,7 @@ def jobs_reap(*, stale_seconds: float | None = None, pending_seconds: float | No
             ):
                 from etl.services.jobs import enqueue_job
 
-                transaction.on_commit(lambda job_id=job_id: enqueue_job(job_id))
+                transaction.on_commit(functools.partial(enqueue_job, job_id))
                 requeued += 1
     if reaped or requeued:
         log.warning("etl reaper: %s job(s) failed as %r, %s pending job(s) re-enqueued", reaped, WORKER_LOST, requeued)

@@ -9,6 +9,7 @@ import statistics
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
+
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -129,7 +130,9 @@ def job_claim(job_id: int) -> JobPlan | None:
             )
         events.publish(
             job_id,
-            events.status_message(job_id=job_id, system=",".join(job.systems), status="running", progress=0, message="iniciado"),
+            events.status_message(
+                job_id=job_id, system=",".join(job.systems), status="running", progress=0, message="iniciado"
+            ),
         )
     return JobPlan(job_id=job_id, steps=plans, next_seq=last + 1)
 
@@ -144,19 +147,25 @@ def step_start(step_id: int, *, pid: int, pgid: int) -> None:
         step = JobStep.objects.select_related("system").get(pk=step_id)
         events.publish(
             step.job_id,
-            events.status_message(job_id=step.job_id, system=step.system.code, status="running", progress=0, message="iniciando"),
+            events.status_message(
+                job_id=step.job_id, system=step.system.code, status="running", progress=0, message="iniciando"
+            ),
         )
 
 
 Row = tuple[int, datetime, str, str, str]  # seq, timestamp, level, system, message
 
 
-def lines_append(job_id: int, step_id: int, rows: list[Row], *, progress: int, line_count: int, status_text: str) -> None:
+def lines_append(
+    job_id: int, step_id: int, rows: list[Row], *, progress: int, line_count: int, status_text: str
+) -> None:
     """Insert a batch of log lines and the step's progress; publish them after commit."""
     with transaction.atomic():
         LogLine.objects.bulk_create(
             [
-                LogLine(job_id=job_id, step_id=step_id, seq=seq, timestamp=ts, level=level, system=system, message=message)
+                LogLine(
+                    job_id=job_id, step_id=step_id, seq=seq, timestamp=ts, level=level, system=system, message=message
+                )
                 for seq, ts, level, system, message in rows
             ],
             batch_size=2000,
@@ -168,7 +177,9 @@ def lines_append(job_id: int, step_id: int, rows: list[Row], *, progress: int, l
         ]
         system = rows[-1][3] if rows else ""
         messages.append(
-            events.status_message(job_id=job_id, system=system, status="running", progress=progress, message=status_text)
+            events.status_message(
+                job_id=job_id, system=system, status="running", progress=progress, message=status_text
+            )
         )
         events.publish_many(job_id, messages)
         count = len(rows)
@@ -182,7 +193,9 @@ def heartbeat(job_id: int) -> bool:
     return Job.objects.filter(pk=job_id).exclude(cancel_requested_at=None).exists()
 
 
-def step_finish(step_id: int, *, status: str, exit_code: int | None, summary: str, progress: int, line_count: int) -> None:
+def step_finish(
+    step_id: int, *, status: str, exit_code: int | None, summary: str, progress: int, line_count: int
+) -> None:
     """Record the end of a step."""
     now = timezone.now()
     with transaction.atomic():
@@ -195,7 +208,11 @@ def step_finish(step_id: int, *, status: str, exit_code: int | None, summary: st
         events.publish(
             step.job_id,
             events.status_message(
-                job_id=step.job_id, system=step.system.code, status=status, progress=step.progress, message=summary[:200]
+                job_id=step.job_id,
+                system=step.system.code,
+                status=status,
+                progress=step.progress,
+                message=summary[:200],
             ),
         )
 

@@ -77,7 +77,9 @@ def _aad(system_code: str, subaccount: str) -> bytes:
 
 def credential_password(credential: Credential) -> str:
     """Return the plaintext password (for the connection boundary only: the runner's child)."""
-    return keyring.decrypt(credential.password_sealed, associated_data=_aad(credential.system.code, credential.subaccount))
+    return keyring.decrypt(
+        credential.password_sealed, associated_data=_aad(credential.system.code, credential.subaccount)
+    )
 
 
 def credentials_reencrypt() -> int:
@@ -94,7 +96,9 @@ def credentials_reencrypt() -> int:
             credential.save(update_fields=["password_sealed"])
             count += 1
         if count:
-            audit.record("credential.reencrypt", actor=None, target="credential:*", data={"count": count, "key": active})
+            audit.record(
+                "credential.reencrypt", actor=None, target="credential:*", data={"count": count, "key": active}
+            )
     return count
 
 
@@ -146,3 +150,18 @@ def credentials_save_many(*, payload: dict[str, Any], acting_user: Any) -> int:
                 raise InvalidInput(f"{field}.{exc.field}", str(exc).split(": ", 1)[-1]) from None
             saved += 1
     return saved
+
+
+@transaction.atomic
+def credential_delete(*, credential_id: int, acting_user: Any) -> None:
+    """Delete a stored credential."""
+    credential = Credential.objects.select_related("system").filter(pk=credential_id).first()
+    if credential is None:
+        return
+    audit.record(
+        "credential.delete",
+        actor=acting_user,
+        target=f"credential:{credential_id}",
+        data={"system": credential.system.code, "subaccount": credential.subaccount},
+    )
+    credential.delete()

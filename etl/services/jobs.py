@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -96,7 +97,9 @@ def _check_idle(systems: list[System]) -> None:
         raise SystemBusy(busy.system.code, busy.job_id)
 
 
-def _create(*, kind: str, systems: list[System], options: dict[str, str], acting_user: Any, rerun_of: Job | None) -> Job:
+def _create(
+    *, kind: str, systems: list[System], options: dict[str, str], acting_user: Any, rerun_of: Job | None
+) -> Job:
     _check_idle(systems)
     now = timezone.now()
     job = Job.objects.create(
@@ -112,9 +115,7 @@ def _create(*, kind: str, systems: list[System], options: dict[str, str], acting
     )
     try:
         with transaction.atomic():
-            JobStep.objects.bulk_create(
-                [JobStep(job=job, system=s, order=i) for i, s in enumerate(systems, start=1)]
-            )
+            JobStep.objects.bulk_create([JobStep(job=job, system=s, order=i) for i, s in enumerate(systems, start=1)])
     except IntegrityError:
         _check_idle(systems)  # a concurrent start won the race: name its job
         raise
@@ -125,7 +126,10 @@ def _create(*, kind: str, systems: list[System], options: dict[str, str], acting
         data={"kind": kind, "systems": job.systems, "options": options, "rerun_of": rerun_of.pk if rerun_of else None},
     )
     events.publish(
-        job.pk, events.status_message(job_id=job.pk, system=",".join(job.systems), status="pending", progress=0, message="na fila")
+        job.pk,
+        events.status_message(
+            job_id=job.pk, system=",".join(job.systems), status="pending", progress=0, message="na fila"
+        ),
     )
     job_id = job.pk
     transaction.on_commit(lambda: enqueue_job(job_id))
@@ -175,20 +179,22 @@ def finish_cancelled(job: Job, *, reason: str) -> None:
     from etl.metrics import JOBS_TOTAL
 
     transaction.on_commit(lambda: JOBS_TOTAL.labels(status=Status.CANCELLED).inc())
-    events.publish(job.pk, events.job_complete_message(job_id=job.pk, status="cancelled", duration_seconds=job.duration_seconds))
+    events.publish(
+        job.pk, events.job_complete_message(job_id=job.pk, status="cancelled", duration_seconds=job.duration_seconds)
+    )
 
 
 def _signal_local_steps(job_id: int) -> None:
     # The runner polls the request with its heartbeat; when it runs on this host we also
     # signal its process group at once so the stop starts now.
     host = socket.gethostname()
-    for pgid in JobStep.objects.filter(job_id=job_id, status=Status.RUNNING, hostname=host, pgid__isnull=False).values_list(
-        "pgid", flat=True
-    ):
-        try:
-            os.killpg(int(pgid), signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
+    for pgid in JobStep.objects.filter(
+        job_id=job_id, status=Status.RUNNING, hostname=host, pgid__isnull=False
+    ).values_list("pgid", flat=True):
+        if pgid is None:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGTERM)
 
 
 @transaction.atomic

@@ -133,3 +133,22 @@ def path_save(*, kind: str, path: str, acting_user: Any) -> PathConfig:
     config, _ = PathConfig.objects.update_or_create(kind=kind, defaults={"path": str(folder)})
     audit.record("path.update", actor=acting_user, target=f"path:{kind}", data={"path": str(folder)})
     return config
+
+
+@transaction.atomic
+def fund_delete(*, fund_id: int, acting_user: Any) -> None:
+    """Delete a fund (and its positions)."""
+    fund = Fund.objects.select_related("system").filter(pk=fund_id).first()
+    if fund is None:
+        return
+    audit.record(
+        "fund.delete", actor=acting_user, target=f"fund:{fund_id}", data={"system": fund.system.code, "code": fund.code}
+    )
+    fund.delete()
+
+
+@transaction.atomic
+def path_delete(*, kind: str, acting_user: Any) -> None:
+    """Forget the folder of report ``kind`` (the pipeline falls back to VAR_DIR/etl/<kind>)."""
+    if PathConfig.objects.filter(kind=kind).delete()[0]:
+        audit.record("path.delete", actor=acting_user, target=f"path:{kind}", data={})

@@ -20,7 +20,12 @@ def make_system(db: None) -> Callable[..., Any]:
     def make(code: str = "maps", *, script: str | None = None, active: bool = True, credential: bool = True) -> Any:
         command = [sys.executable, "-c", textwrap.dedent(script)] if script else None
         system = services.system_save(
-            code=code, name=code.upper(), active=active, base_url="http://127.0.0.1:9", command=command, acting_user=None
+            code=code,
+            name=code.upper(),
+            active=active,
+            base_url="http://127.0.0.1:9",
+            command=command,
+            acting_user=None,
         )
         if credential:
             from etl import catalog
@@ -45,9 +50,7 @@ def start_job(operator: Any) -> Callable[..., Any]:
     from etl.services import job_execute
 
     def start(*codes: str, options: dict[str, Any] | None = None) -> Any:
-        return job_execute(
-            systems=list(codes), options=options or {"data_inicial": "2025-01-15"}, acting_user=operator
-        )
+        return job_execute(systems=list(codes), options=options or {"data_inicial": "2025-01-15"}, acting_user=operator)
 
     return start
 

@@ -46,14 +46,19 @@ def test_saved_credentials_are_shown_without_passwords(admin_client_: Any, syste
     listed = viewer_client.get("/api/credentials")
     assert listed.status_code == 200
     for body in (saved.content.decode(), listed.content.decode()):
-        assert SECRET_A not in body and SECRET_B not in body
+        assert SECRET_A not in body
+        assert SECRET_B not in body
     shaped = listed.json()
-    assert shaped["maps"]["username"] == "maps-user" and shaped["maps"]["password_set"] is True
-    assert shaped["amplis"]["reag"]["password_set"] is True and shaped["amplis"]["master"]["username"] == "master-user"
+    assert shaped["maps"]["username"] == "maps-user"
+    assert shaped["maps"]["password_set"] is True
+    assert shaped["amplis"]["reag"]["password_set"] is True
+    assert shaped["amplis"]["master"]["username"] == "master-user"
     assert "password" not in shaped["maps"]
 
 
-def test_the_database_file_holds_no_plaintext_password(transactional_db: None, admin_client_: Any, systems: None) -> None:
+def test_the_database_file_holds_no_plaintext_password(
+    transactional_db: None, admin_client_: Any, systems: None
+) -> None:
     assert _save_both(admin_client_).status_code == 200
     name = connection.settings_dict["NAME"]
     if connection.vendor != "sqlite" or "memory" in str(name):
@@ -61,7 +66,8 @@ def test_the_database_file_holds_no_plaintext_password(transactional_db: None, a
     connection.close()  # checkpoint nothing away: search the main file and the WAL
     raw = b"".join(Path(p).read_bytes() for p in (str(name), f"{name}-wal") if Path(p).exists())
     assert b"reag-user" in raw  # the search looks at the right bytes
-    assert SECRET_A.encode() not in raw and SECRET_B.encode() not in raw
+    assert SECRET_A.encode() not in raw
+    assert SECRET_B.encode() not in raw
 
 
 def test_the_audit_entry_names_the_change_but_not_the_secret(admin_client_: Any, systems: None) -> None:
@@ -69,7 +75,8 @@ def test_the_audit_entry_names_the_change_but_not_the_secret(admin_client_: Any,
     entries = recorded_entries(action="credential.create")
     assert len(entries) == 3
     assert all(e["data"]["password_changed"] is True for e in entries)
-    assert SECRET_A not in json.dumps(entries) and SECRET_B not in json.dumps(entries)
+    assert SECRET_A not in json.dumps(entries)
+    assert SECRET_B not in json.dumps(entries)
 
 
 def test_key_rotation_reencrypts_and_old_values_still_decrypt(admin_client_: Any, systems: None) -> None:
@@ -116,7 +123,8 @@ def test_an_empty_password_keeps_the_stored_one(admin_client_: Any, systems: Non
     response = _post(admin_client_, {"maps": {"url": "https://maps2.local", "username": "maps-user2", "password": ""}})
     assert response.status_code == 200
     credential = Credential.objects.select_related("system").get(system__code="maps")
-    assert credential.url == "https://maps2.local" and credential_password(credential) == SECRET_B
+    assert credential.url == "https://maps2.local"
+    assert credential_password(credential) == SECRET_B
 
 
 def test_operators_cannot_change_credentials(operator_client: Any, systems: None) -> None:
@@ -126,4 +134,5 @@ def test_operators_cannot_change_credentials(operator_client: Any, systems: None
 def test_repr_of_a_credential_shows_no_secret(admin_client_: Any, systems: None) -> None:
     _save_both(admin_client_)
     credential = Credential.objects.select_related("system").get(system__code="maps")
-    assert SECRET_B not in repr(credential) and credential.password_sealed not in repr(credential)
+    assert SECRET_B not in repr(credential)
+    assert credential.password_sealed not in repr(credential)

@@ -50,7 +50,8 @@ def test_bad_input_names_the_field_and_creates_no_job(
     response = _post(operator_client, "/api/execute", body)
     assert response.status_code == status, response.content
     answer = response.json()
-    assert field in answer["detail"] and answer["code"]
+    assert field in answer["detail"]
+    assert answer["code"]
     assert Job.objects.count() == 0
 
 
@@ -62,11 +63,17 @@ def test_an_oversized_body_is_refused_with_413(operator_client: Any, systems: No
     assert Job.objects.count() == 0
 
 
-def test_a_valid_request_creates_a_pending_job_with_its_steps(operator_client: Any, systems: None, operator: Any) -> None:
-    response = _post(operator_client, "/api/execute", {**GOOD, "sistemas": ["maps", "fidc"], "data_final": "2025-01-16"})
+def test_a_valid_request_creates_a_pending_job_with_its_steps(
+    operator_client: Any, systems: None, operator: Any
+) -> None:
+    response = _post(
+        operator_client, "/api/execute", {**GOOD, "sistemas": ["maps", "fidc"], "data_final": "2025-01-16"}
+    )
     assert response.status_code == 202, response.content
     job = Job.objects.get(pk=response.json()["id"])
-    assert job.status == "pending" and job.created_by == operator and job.kind == "pipeline"
+    assert job.status == "pending"
+    assert job.created_by == operator
+    assert job.kind == "pipeline"
     assert job.options == {"data_inicial": "2025-01-15", "data_final": "2025-01-16"}
     assert list(job.steps.values_list("system__code", flat=True)) == ["maps", "fidc"]
 
@@ -77,16 +84,19 @@ def test_one_system_by_id_or_code(operator_client: Any, systems: None) -> None:
     by_code = _post(operator_client, "/api/execute/maps", {"data_inicial": "2025-01-15"})
     by_id = _post(operator_client, f"/api/execute/{System.objects.get(code='fidc').pk}", {"data_inicial": "2025-01-15"})
     assert (by_code.status_code, by_id.status_code) == (202, 202)
-    assert by_code.json()["kind"] == "single" and by_id.json()["sistemas"] == ["fidc"]
+    assert by_code.json()["kind"] == "single"
+    assert by_id.json()["sistemas"] == ["fidc"]
     missing = _post(operator_client, "/api/execute/nope", {"data_inicial": "2025-01-15"})
-    assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+    assert missing.status_code == 404
+    assert "nope" in missing.json()["detail"]
 
 
 def test_a_second_run_of_a_busy_system_is_a_conflict_naming_the_job(operator_client: Any, systems: None) -> None:
     first = _post(operator_client, "/api/execute", GOOD).json()["id"]
     second = _post(operator_client, "/api/execute", {**GOOD, "sistemas": ["fidc", "maps"]})
     assert second.status_code == 409
-    assert second.json()["code"] == "system_busy" and f"job {first}" in second.json()["detail"]
+    assert second.json()["code"] == "system_busy"
+    assert f"job {first}" in second.json()["detail"]
     assert Job.objects.count() == 1
     assert _post(operator_client, "/api/execute", {**GOOD, "sistemas": ["fidc"]}).status_code == 202
 
@@ -104,7 +114,8 @@ def test_the_database_refuses_two_active_steps_of_one_system(systems: None, oper
 
 def test_viewers_cannot_execute(viewer_client: Any, systems: None) -> None:
     response = _post(viewer_client, "/api/execute", GOOD)
-    assert response.status_code == 403 and "etl.execute_job" in response.json()["detail"]
+    assert response.status_code == 403
+    assert "etl.execute_job" in response.json()["detail"]
 
 
 def test_anonymous_requests_are_refused(client: Any, systems: None) -> None:

@@ -22,7 +22,9 @@ def _drill_success(operator: Any, demo_server: str) -> None:
 
     _demo(demo_server)
     job = job_execute(
-        systems=["maps", "amplis"], options={"data_inicial": "2025-01-15", "data_final": "2025-01-16"}, acting_user=operator
+        systems=["maps", "amplis"],
+        options={"data_inicial": "2025-01-15", "data_final": "2025-01-16"},
+        acting_user=operator,
     )
     assert run_job(job.pk) == "success"
     job.refresh_from_db()
@@ -48,15 +50,20 @@ def _drill_failures(operator: Any, demo_server: str) -> None:
     bad = job_execute(systems=["maps"], options={"data_inicial": "1999-12-31"}, acting_user=operator)
     assert run_job(bad.pk) == "error"
     bad.refresh_from_db()
-    assert bad.exit_code == 3 and "line 4" in bad.error_summary and "quantidade" in bad.error_summary
+    assert bad.exit_code == 3
+    assert "line 4" in bad.error_summary
+    assert "quantidade" in bad.error_summary
     assert not Position.objects.filter(date="1999-12-31").exists()  # nothing half-loaded
 
     credential = Credential.objects.get(system__code="maps")
-    credential_save(system_id="maps", url=credential.url, username=credential.username, password="wrong", acting_user=None)
+    credential_save(
+        system_id="maps", url=credential.url, username=credential.username, password="wrong", acting_user=None
+    )
     denied = job_execute(systems=["maps"], options={"data_inicial": "2025-01-15"}, acting_user=operator)
     assert run_job(denied.pk) == "error"
     denied.refresh_from_db()
-    assert denied.exit_code == 2 and "authentication failed (HTTP 401)" in denied.error_summary
+    assert denied.exit_code == 2
+    assert "authentication failed (HTTP 401)" in denied.error_summary
     assert Job.objects.count() == 2
 
 
@@ -66,7 +73,9 @@ def test_the_pipeline_loads_positions_and_succeeds(shared_database_url: str, ope
 
 
 @pytest.mark.slow
-def test_bad_credentials_and_malformed_rows_fail_clearly(shared_database_url: str, operator: Any, demo_server: str) -> None:
+def test_bad_credentials_and_malformed_rows_fail_clearly(
+    shared_database_url: str, operator: Any, demo_server: str
+) -> None:
     _drill_failures(operator, demo_server)
 
 

@@ -40,7 +40,9 @@ def _alive(pids: list[int]) -> list[int]:
     return alive
 
 
-def test_cancelling_a_pending_job_cancels_it_at_once(make_system: Any, start_job: Any, no_enqueue: None, operator: Any) -> None:
+def test_cancelling_a_pending_job_cancels_it_at_once(
+    make_system: Any, start_job: Any, no_enqueue: None, operator: Any
+) -> None:
     make_system("maps", script="print('never')")
     job = start_job("maps")
     job_cancel(job_id=job.pk, acting_user=operator)

@@ -16,7 +16,9 @@ def _lines(job: Job) -> list[LogLine]:
     return list(LogLine.objects.filter(job=job).order_by("seq"))
 
 
-def test_every_line_is_persisted_in_order_with_levels_and_systems(make_system: Any, start_job: Any, no_enqueue: None) -> None:
+def test_every_line_is_persisted_in_order_with_levels_and_systems(
+    make_system: Any, start_job: Any, no_enqueue: None
+) -> None:
     make_system(
         "maps",
         script="""
@@ -35,9 +37,13 @@ def test_every_line_is_persisted_in_order_with_levels_and_systems(make_system: A
     assert [line.seq for line in lines] == list(range(1, 254))
     assert [line.message for line in lines[:250]] == [f"line {i}" for i in range(250)]
     assert {(line.level, line.system) for line in lines[250:252]} == {("WARNING", "maps"), ("INFO", "maps")}
-    assert job.status == "success" and job.exit_code == 0 and job.duration_seconds is not None
+    assert job.status == "success"
+    assert job.exit_code == 0
+    assert job.duration_seconds is not None
     step = job.steps.get()
-    assert step.status == "success" and step.line_count == 253 and step.progress == 100
+    assert step.status == "success"
+    assert step.line_count == 253
+    assert step.progress == 100
 
 
 def test_a_1mb_line_and_non_utf8_bytes_are_stored_not_fatal(make_system: Any, start_job: Any, no_enqueue: None) -> None:
@@ -55,7 +61,8 @@ def test_a_1mb_line_and_non_utf8_bytes_are_stored_not_fatal(make_system: Any, st
     assert run_job(job.pk) == "success"
     big, garbled, last = _lines(job)
     assert big.message.startswith("x" * 65536)
-    assert "line cut: 1048576 bytes" in big.message and len(big.message) < 70_000
+    assert "line cut: 1048576 bytes" in big.message
+    assert len(big.message) < 70_000
     assert garbled.message == "caf\ufffd \ufffd\ufffd bytes"
     assert last.message == "still alive"
 
@@ -77,7 +84,9 @@ def test_non_zero_exit_fails_with_the_last_error_lines(make_system: Any, start_j
     assert "report server refused the login" in job.error_summary
 
 
-def test_a_step_over_its_timeout_fails_as_timeout(make_system: Any, start_job: Any, no_enqueue: None, settings: Any) -> None:
+def test_a_step_over_its_timeout_fails_as_timeout(
+    make_system: Any, start_job: Any, no_enqueue: None, settings: Any
+) -> None:
     settings.ETL_STEP_TIMEOUT_SECONDS = {"*": 1}
     settings.ETL_CANCEL_GRACE_SECONDS = 0.5
     make_system("maps", script="import time; print('[INFO] [MAPS] sleeping'); time.sleep(60)")

@@ -24,10 +24,7 @@ print("[INFO] [MAPS] pids", os.getpid(), kid.pid, flush=True)
 time.sleep(300)
 """
 
-WORKER = (
-    "import django; django.setup();"
-    "from etl.runner.job import run_job; import sys; run_job(int(sys.argv[1]))"
-)
+WORKER = "import django; django.setup();from etl.runner.job import run_job; import sys; run_job(int(sys.argv[1]))"
 
 
 def _alive(pids: list[int]) -> list[int]:
@@ -61,7 +58,8 @@ def _drill(url: str, make_system: Any, start_job: Any) -> None:
         time.sleep(1.2)  # let the heartbeat go stale against the short window below
         assert jobs_reap(stale_seconds=1) == {"reaped": 1, "requeued": 0}
         job.refresh_from_db()
-        assert job.status == "error" and job.error_summary == "worker lost"
+        assert job.status == "error"
+        assert job.error_summary == "worker lost"
         assert job.steps.get().status == "error"
         wait_for(lambda: not _alive(pids), timeout=5)
     finally:
@@ -70,7 +68,9 @@ def _drill(url: str, make_system: Any, start_job: Any) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_of_the_worker_is_reaped(shared_database_url: str, make_system: Any, start_job: Any, no_enqueue: None) -> None:
+def test_kill_9_of_the_worker_is_reaped(
+    shared_database_url: str, make_system: Any, start_job: Any, no_enqueue: None
+) -> None:
     _drill(shared_database_url, make_system, start_job)
 
 
@@ -82,7 +82,9 @@ def test_kill_9_of_the_worker_is_reaped_on_postgresql(
     _drill(shared_database_url, make_system, start_job)
 
 
-def test_a_running_job_that_never_beat_is_reaped(transactional_db: None, make_system: Any, start_job: Any, no_enqueue: None) -> None:
+def test_a_running_job_that_never_beat_is_reaped(
+    transactional_db: None, make_system: Any, start_job: Any, no_enqueue: None
+) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
