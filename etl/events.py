@@ -2,12 +2,14 @@
 
 Every event goes through :func:`publish` (or :func:`publish_many`), so the
 transport can change in one place. Groups: ``etl.jobs`` (everything) and
-``etl.job.<id>`` (one job). Channel-layer messages carry the client-facing
-message under ``message`` with type ``etl.event``.
+``etl.job.<id>`` (one job). Channel-layer messages are envelopes
+``{"type": "etl.events", "messages": [...]}`` holding the client-facing
+messages in order; a consumer relays each one to its websocket.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,6 +21,8 @@ from django.db import transaction
 log = logging.getLogger("resync.etl.events")
 
 ALL_JOBS_GROUP = "etl.jobs"
+# Events travel in envelopes of up to this many messages (a batch of log lines is one send).
+ENVELOPE_SIZE = 200
 
 
 def job_group(job_id: int) -> str:
@@ -26,6 +30,7 @@ def job_group(job_id: int) -> str:
     return f"etl.job.{job_id}"
 
 
+@functools.lru_cache(maxsize=64)  # lines read together share one timestamp
 def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
@@ -79,8 +84,8 @@ def _send(job_id: int, messages: Sequence[dict[str, Any]]) -> None:
         return
 
     async def send_all() -> None:
-        for message in messages:
-            event = {"type": "etl.event", "message": message}
+        for start in range(0, len(messages), ENVELOPE_SIZE):
+            event = {"type": "etl.events", "messages": list(messages[start : start + ENVELOPE_SIZE])}
             await layer.group_send(ALL_JOBS_GROUP, event)
             await layer.group_send(job_group(job_id), event)
 

@@ -186,8 +186,11 @@ class LogLine(models.Model):
 
     LEVELS: ClassVar[tuple[str, ...]] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_lines")
-    step = models.ForeignKey(JobStep, null=True, blank=True, on_delete=models.CASCADE, related_name="log_lines")
+    # No separate FK indexes: (job, seq) serves every read, and fewer indexes keep inserts fast.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="log_lines", db_index=False)
+    step = models.ForeignKey(
+        JobStep, null=True, blank=True, on_delete=models.CASCADE, related_name="log_lines", db_index=False
+    )
     seq = models.PositiveIntegerField()
     timestamp = models.DateTimeField()
     level = models.CharField(max_length=10)

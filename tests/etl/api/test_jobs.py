@@ -203,7 +203,7 @@ def test_events_are_published_in_the_documented_shapes(finished_job: Job, make_s
                     event = await asyncio.wait_for(layer.receive(channel), 0.5)
                 except TimeoutError:
                     return out
-                out.append(event["message"])
+                out.extend(event["messages"])
 
         messages = async_to_sync(drain)()
     finally:
