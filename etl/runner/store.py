@@ -154,7 +154,11 @@ def step_start(step_id: int, *, pid: int, pgid: int) -> None:
         )
 
 
-Row = tuple[int, datetime, str, str, str]  # seq, timestamp, level, system, message
+Row = tuple[int, datetime, str, str, str]
+INSERT_LINES = (
+    f"INSERT INTO {LogLine._meta.db_table} "  # noqa: S608 — the table name is the model's, never input
+    "(job_id, step_id, seq, timestamp, level, system, message) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)  # seq, timestamp, level, system, message
 
 
 def lines_append(
@@ -165,8 +169,7 @@ def lines_append(
     with transaction.atomic(), connection.cursor() as cursor:
         # executemany, not bulk_create: building a model per line costs more than the insert itself.
         cursor.executemany(
-            f"INSERT INTO {LogLine._meta.db_table} (job_id, step_id, seq, timestamp, level, system, message) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            INSERT_LINES,
             [(job_id, step_id, seq, adapt(ts), level, system, message) for seq, ts, level, system, message in rows],
         )
         JobStep.objects.filter(pk=step_id).update(progress=progress, line_count=line_count)

@@ -12,6 +12,12 @@ from typing import Any
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Hash the fixture users' passwords cheaply: these tests are about ETL, not login."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_system(db: None) -> Callable[..., Any]:
     """Return a factory of active systems with a complete credential."""
