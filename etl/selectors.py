@@ -7,12 +7,13 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from django.core.cache import caches
 from django.db import connection
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from etl import catalog
+from etl import catalog, conf
 from etl.exceptions import JobNotFound, SystemNotFound
 from etl.models import FINAL_STATUSES, Credential, Fund, Job, JobStep, LogLine, PathConfig, Position, Status, System
 
@@ -100,69 +101,89 @@ def job_log_tail(*, job_id: int, lines: int = 50) -> list[LogLine]:
     return list(reversed(LogLine.objects.filter(job_id=job_id).order_by("-seq")[:lines]))
 
 
-def _rate(counts: dict[str, int]) -> float | None:
-    finished = sum(counts.get(s, 0) for s in FINAL_STATUSES)
-    return round(100.0 * counts.get(Status.SUCCESS, 0) / finished, 1) if finished else None
+def _rate(success: int, finished: int) -> float | None:
+    return round(100.0 * success / finished, 1) if finished else None
 
 
-def _status_counts(since: dt.datetime) -> dict[str, int]:
-    rows = Job.objects.filter(created_at__gte=since).values("status").annotate(n=Count("id")).order_by()
-    return {r["status"]: r["n"] for r in rows}
-
-
-def _durations_by_system(since: dt.datetime) -> dict[str, dict[str, float | None]]:
+def _durations_by_system(since: dt.datetime) -> dict[str, dict[str, float]]:
     steps = JobStep.objects.filter(status=Status.SUCCESS, finished_at__gte=since, duration_seconds__isnull=False)
-    means = {
-        r["system__code"]: r["mean"]
-        for r in steps.values("system__code").annotate(mean=Avg("duration_seconds")).order_by()
-    }
-    medians: dict[str, float | None] = {}
     if connection.vendor == "postgresql":
+        # One pass computes both; percentile_cont keeps the median in the database.
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT s.code, percentile_cont(0.5) WITHIN GROUP (ORDER BY st.duration_seconds) "
+                "SELECT s.code, avg(st.duration_seconds), "
+                "percentile_cont(0.5) WITHIN GROUP (ORDER BY st.duration_seconds) "
                 "FROM etl_jobstep st JOIN etl_system s ON s.id = st.system_id "
-                "WHERE st.status = %s AND st.finished_at >= %s AND st.duration_seconds IS NOT NULL GROUP BY s.code",
+                "WHERE st.status = %s AND st.finished_at >= %s AND st.duration_seconds IS NOT NULL "
+                "GROUP BY s.code ORDER BY s.code",
                 [Status.SUCCESS, since],
             )
-            medians = {code: float(value) for code, value in cursor.fetchall()}
+            rows = [(code, float(mean), float(median)) for code, mean, median in cursor.fetchall()]
     else:
         values: dict[str, list[float]] = defaultdict(list)
         for code, seconds in steps.values_list("system__code", "duration_seconds"):
             if seconds is not None:
                 values[code].append(seconds)
-        medians = {code: statistics.median(v) for code, v in values.items()}
+        rows = [(code, statistics.fmean(v), statistics.median(v)) for code, v in sorted(values.items())]
     return {
-        code: {"media_segundos": round(means[code], 1), "mediana_segundos": round(medians.get(code) or 0.0, 1)}
-        for code in sorted(means)
+        code: {"media_segundos": round(mean, 1), "mediana_segundos": round(median, 1)} for code, mean, median in rows
     }
+
+
+STATS_CACHE_KEY = "etl:stats:v1:{day}:{days}"
+
+
+def stats_cached(*, days: int = 30) -> dict[str, Any]:
+    """Return :func:`stats`, computed at most once per ETL_STATS_CACHE_SECONDS (dashboards poll it)."""
+    key = STATS_CACHE_KEY.format(day=timezone.localdate().isoformat(), days=days)
+    cache = caches["default"]
+    found = cache.get(key)
+    if found is None:
+        found = stats(days=days)
+        cache.set(key, found, timeout=conf.get_setting("ETL_STATS_CACHE_SECONDS"))
+    return dict(found)
+
+
+def stats_forget() -> None:
+    """Drop the cached stats (a job just finished)."""
+    caches["default"].delete(STATS_CACHE_KEY.format(day=timezone.localdate().isoformat(), days=30))
 
 
 def stats(*, days: int = 30) -> dict[str, Any]:
     """Return today's executions, success rates over 7 and 30 days, durations per system and executions per day."""
-    now = timezone.now()
     tz = timezone.get_current_timezone()
-    today = dt.datetime.combine(timezone.localdate(now), dt.time.min, tzinfo=tz)
-    since_30 = today - dt.timedelta(days=days - 1)
-    since_7 = today - dt.timedelta(days=6)
-    counts_30 = _status_counts(since_30)
-    counts_7 = _status_counts(since_7)
-    per_day = (
-        Job.objects.filter(created_at__gte=since_30)
+    today = timezone.localdate()
+    since = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time.min, tzinfo=tz)
+    # One grouped pass over the window (index on created_at) feeds every figure but the durations.
+    cells = (
+        Job.objects.filter(created_at__gte=since)
         .annotate(day=TruncDate("created_at", tzinfo=tz))
-        .values("day")
-        .annotate(total=Count("id"), success=Count("id", filter=Q(status=Status.SUCCESS)))
-        .order_by("day")
+        .values("day", "status")
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    per_day: dict[dt.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for cell in cells:
+        per_day[cell["day"]][cell["status"]] += cell["n"]
+
+    def window(first: dt.date) -> tuple[int, int, int, int]:
+        chosen = [counts for day, counts in per_day.items() if day >= first]
+        success = sum(c[Status.SUCCESS] for c in chosen)
+        finished = sum(c[s] for c in chosen for s in FINAL_STATUSES)
+        return success, finished, sum(c[Status.RUNNING] for c in chosen), sum(c[Status.PENDING] for c in chosen)
+
+    success_30, finished_30, running, pending = window(today - dt.timedelta(days=days - 1))
+    success_7, finished_7, _, _ = window(today - dt.timedelta(days=6))
     return {
-        "execucoes_hoje": Job.objects.filter(created_at__gte=today).count(),
-        "em_execucao": counts_30.get(Status.RUNNING, 0),
-        "pendentes": counts_30.get(Status.PENDING, 0),
-        "taxa_sucesso_7d": _rate(counts_7),
-        "taxa_sucesso_30d": _rate(counts_30),
-        "duracao_por_sistema": _durations_by_system(since_30),
+        "execucoes_hoje": sum(per_day[today].values()) if today in per_day else 0,
+        "em_execucao": running,
+        "pendentes": pending,
+        "taxa_sucesso_7d": _rate(success_7, finished_7),
+        "taxa_sucesso_30d": _rate(success_30, finished_30),
+        "duracao_por_sistema": _durations_by_system(since),
         "execucoes_por_dia": [
-            {"data": r["day"].isoformat(), "total": r["total"], "sucesso": r["success"]} for r in per_day
+            {"data": day.isoformat(), "total": sum(per_day[day].values()), "sucesso": per_day[day][Status.SUCCESS]}
+            for day in sorted(per_day)
         ],
     }
 

@@ -20,6 +20,7 @@ from audit.redaction import register_secret
 from etl import conf, events
 from etl.metrics import JOB_DURATION, JOBS_TOTAL, LOG_LINES_TOTAL
 from etl.models import Credential, Job, JobStep, LogLine, PathConfig, Status, System
+from etl.selectors import stats_forget
 from etl.services.credentials import credential_password
 
 HOSTNAME = socket.gethostname()
@@ -247,6 +248,7 @@ def job_finish(job_id: int, *, status: str, exit_code: int | None, summary: str)
                 JOB_DURATION.observe(duration)
 
         transaction.on_commit(count)
+        transaction.on_commit(stats_forget)
         events.publish(job_id, events.job_complete_message(job_id=job_id, status=status, duration_seconds=duration))
 
 

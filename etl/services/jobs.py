@@ -18,6 +18,7 @@ from audit.context import get_correlation_id
 from etl import catalog, events
 from etl.exceptions import InvalidInput, JobNotFound, JobStateConflict, SystemBusy
 from etl.models import ACTIVE_STATUSES, FINAL_STATUSES, Credential, Job, JobStep, Status, System
+from etl.selectors import stats_forget
 
 log = logging.getLogger("resync.etl.jobs")
 OPTION_NAMES = ("data_inicial", "data_final")
@@ -179,6 +180,7 @@ def finish_cancelled(job: Job, *, reason: str) -> None:
     from etl.metrics import JOBS_TOTAL
 
     transaction.on_commit(lambda: JOBS_TOTAL.labels(status=Status.CANCELLED).inc())
+    transaction.on_commit(stats_forget)
     events.publish(
         job.pk, events.job_complete_message(job_id=job.pk, status="cancelled", duration_seconds=job.duration_seconds)
     )

@@ -18,6 +18,20 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Start each test without cached stats, permissions or rate counts (ids repeat across tests)."""
+    from django.core.cache import caches
+
+    from etl import api
+
+    api._perm_cache.clear()
+    for alias in ("default", "legacy"):
+        caches[alias].clear()
+    yield
+    api._perm_cache.clear()
+
+
 @pytest.fixture
 def make_system(db: None) -> Callable[..., Any]:
     """Return a factory of active systems with a complete credential."""
