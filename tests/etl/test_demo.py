@@ -56,14 +56,20 @@ async def test_the_embedded_server_falls_back_to_a_free_port(settings: Any) -> N
     from etl.demo.server import run, start
 
     runner, url = await start("127.0.0.1", 0)
+    settings.ETL_DEMO_SERVER_PORT = int(url.rsplit(":", 1)[1])  # taken: run() must pick another
+    seen: list[int] = []
+
+    async def exercise() -> None:
+        async with asyncio.TaskGroup() as tg:
+            second = await run(tg, "127.0.0.1")
+            async with httpx.AsyncClient() as client:
+                seen.append((await client.get(f"{second}/maps/positions.csv")).status_code)
+            seen.append(int(second != url))
+            raise RuntimeError("stop the group")
+
     try:
-        settings.ETL_DEMO_SERVER_PORT = int(url.rsplit(":", 1)[1])  # taken: run() must pick another
         with pytest.raises(ExceptionGroup):
-            async with asyncio.TaskGroup() as tg:
-                second = await run(tg, "127.0.0.1")
-                assert second != url
-                async with httpx.AsyncClient() as client:
-                    assert (await client.get(f"{second}/maps/positions.csv")).status_code == 401
-                raise RuntimeError("stop the group")
+            await exercise()
     finally:
         await runner.cleanup()
+    assert seen == [401, 1]
