@@ -237,7 +237,16 @@ def load_test(database_url: str, var_dir: str, token: str, users: int, duration:
     import httpx
 
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "RESYNC_VAR_DIR": var_dir, "LOG_LEVEL": "WARNING"}
+    # Under Daphne every request runs on its own thread: persistent connections would pile up
+    # (one per request thread) until PostgreSQL refuses more, so the server uses a bounded pool.
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "RESYNC_VAR_DIR": var_dir,
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_POOL": "true",
+        "DATABASE_POOL_MAX": os.environ.get("BENCH_POOL_MAX", "16"),
+    }
     server = subprocess.Popen(
         [sys.executable, "manage.py", "serve", "--no-embedded", "--port", str(port)],
         cwd=ROOT,
@@ -270,8 +279,10 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--duration", type=float, default=120)
     parser.add_argument("--skip-load", action="store_true", help="only measure service time")
+    parser.add_argument("--reuse", action="store_true", help="reuse the seeded database of a previous run")
+    parser.add_argument("--skip-service-time", action="store_true")
     args = parser.parse_args()
-    database_url = recreate_database(args.pg_url)
+    database_url = f"{args.pg_url}/{DB_NAME}" if args.reuse else recreate_database(args.pg_url)
     var_dir = tempfile.mkdtemp(prefix="resync-bench-api-")
     os.environ.update(
         DATABASE_URL=database_url,
@@ -285,11 +296,21 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    call_command("migrate", verbosity=0)
-    started = time.perf_counter()
-    token = seed(args.jobs)
-    print(f"seeded {args.jobs} jobs in {time.perf_counter() - started:.1f} s on {connection.vendor}")
-    service_time(token, args.iterations)
+    if args.reuse:
+        from django.contrib.auth import get_user_model
+
+        from resync_site.services import token_create
+
+        _, token = token_create(
+            user=get_user_model().objects.get(username="bench-operator"), name="b", acting_user=None
+        )
+    else:
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        token = seed(args.jobs)
+        print(f"seeded {args.jobs} jobs in {time.perf_counter() - started:.1f} s on {connection.vendor}")
+    if not args.skip_service_time:
+        service_time(token, args.iterations)
     connection.close()
     if not args.skip_load:
         load_test(database_url, var_dir, token, args.users, args.duration, args.jobs)
