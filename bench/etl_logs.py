@@ -51,7 +51,8 @@ def main() -> None:
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True)
     baseline = time.perf_counter() - started
-    assert proc.stdout.count(b"\n") == args.lines
+    if proc.stdout.count(b"\n") != args.lines:
+        raise SystemExit("the child did not print the expected lines")
 
     services.system_save(code="maps", name="MAPS", command=[sys.executable, "-c", script], acting_user=None)
     services.credential_save(

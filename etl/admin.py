@@ -25,12 +25,12 @@ STATUS_COLOURS = {
 }
 
 
-def _report(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, exc: ResyncError) -> None:
+def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, exc: ResyncError) -> None:
     modeladmin.message_user(request, str(exc), level=messages.ERROR)
 
 
 @admin.register(System)
-class SystemAdmin(admin.ModelAdmin[System]):
+class SystemAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "active", "base_url", "updated_at")
     list_filter = ("active",)
     search_fields = ("code", "name")
@@ -74,7 +74,7 @@ class SystemAdmin(admin.ModelAdmin[System]):
         return bool(request.user.has_perm("etl.execute_job"))
 
 
-class CredentialForm(forms.ModelForm[Credential]):
+class CredentialForm(forms.ModelForm):
     """Credential form with a write-only password: empty keeps the stored one."""
 
     password = forms.CharField(
@@ -89,7 +89,7 @@ class CredentialForm(forms.ModelForm[Credential]):
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin[Credential]):
+class CredentialAdmin(admin.ModelAdmin):
     form = CredentialForm
     list_display = ("system", "subaccount", "username", "url", "password_state", "password_changed_at")
     list_filter = ("system",)
@@ -123,7 +123,7 @@ class CredentialAdmin(admin.ModelAdmin[Credential]):
 
 
 @admin.register(Fund)
-class FundAdmin(admin.ModelAdmin[Fund]):
+class FundAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "system", "active")
     list_filter = ("system", "active")
     search_fields = ("code", "name")
@@ -157,7 +157,7 @@ class FundAdmin(admin.ModelAdmin[Fund]):
         self.message_user(request, f"{count} fund(s) deactivated")
 
 
-class PathForm(forms.ModelForm[PathConfig]):
+class PathForm(forms.ModelForm):
     """Report folder form: absolute, created on demand, writable."""
 
     class Meta:
@@ -175,7 +175,7 @@ class PathForm(forms.ModelForm[PathConfig]):
 
 
 @admin.register(PathConfig)
-class PathConfigAdmin(admin.ModelAdmin[PathConfig]):
+class PathConfigAdmin(admin.ModelAdmin):
     form = PathForm
     list_display = ("kind", "path", "updated_at")
 
@@ -191,7 +191,7 @@ class PathConfigAdmin(admin.ModelAdmin[PathConfig]):
             services.path_delete(kind=config.kind, acting_user=request.user)
 
 
-class JobStepInline(admin.TabularInline[JobStep, Job]):
+class JobStepInline(admin.TabularInline):
     model = JobStep
     extra = 0
     can_delete = False
@@ -213,7 +213,7 @@ class JobStepInline(admin.TabularInline[JobStep, Job]):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin[Job]):
+class JobAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "kind",
@@ -303,7 +303,7 @@ class JobAdmin(admin.ModelAdmin[Job]):
 
 
 @admin.register(Position)
-class PositionAdmin(admin.ModelAdmin[Position]):
+class PositionAdmin(admin.ModelAdmin):
     list_display = ("date", "system", "fund", "asset", "quantity", "price", "value", "job")
     list_filter = ("system", "date")
     search_fields = ("asset", "fund__code")
