@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.db import OperationalError
 from django.utils import timezone
 
 from audit.redaction import redact_text
@@ -44,6 +45,18 @@ def kill_group(pgid: int, sig: int) -> bool:
     except (ProcessLookupError, PermissionError):
         return False
     return True
+
+
+def _retry_locked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn`` again when SQLite reports a lock instead of waiting (shared-cache databases do)."""
+    for attempt in range(1, 40):
+        try:
+            return fn(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(min(0.01 * attempt, 0.2))  # on the runner's database thread, never the loop
+    return fn(*args, **kwargs)
 
 
 class StepRun:
@@ -79,7 +92,7 @@ class JobRunner:
 
     async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.db, lambda: fn(*args, **kwargs))
+        return await loop.run_in_executor(self.db, lambda: _retry_locked(fn, *args, **kwargs))
 
     def request_stop(self, reason: str) -> None:
         """Ask the runner to stop its job (thread-safe)."""

@@ -90,13 +90,27 @@ def fast_runner(settings: Any) -> None:
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: float = 0.05) -> Any:
     """Poll ``predicate`` until it returns a truthy value (generous timeout: not a timing assertion)."""
+    from django.db import OperationalError
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except OperationalError as exc:  # an in-memory SQLite test database locks tables, not rows
+            if "locked" not in str(exc):
+                raise
+            value = None
         if value:
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def retry_locked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``, again while an in-memory SQLite test database reports a table lock."""
+    from etl.runner.job import _retry_locked
+
+    return _retry_locked(fn, *args, **kwargs)
 
 
 @pytest.fixture

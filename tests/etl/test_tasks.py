@@ -57,7 +57,8 @@ async def test_the_shutdown_drain_records_running_jobs_instead_of_losing_them(
     job = await sync_to_async(start_job)("maps")
     worker = threading.Thread(target=run_job, args=(job.pk,), daemon=True)
     worker.start()
-    await sync_to_async(wait_for)(lambda: active_runners() and Job.objects.get(pk=job.pk).steps.get().pgid)
+    # Poll the runner, not the database: the test must not contend with the runner's writes.
+    await sync_to_async(wait_for)(lambda: active_runners() and active_runners()[0].current_pgid)
     await drain()
     await sync_to_async(worker.join)(10)
     job = await Job.objects.aget(pk=job.pk)

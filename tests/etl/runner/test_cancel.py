@@ -9,7 +9,7 @@ import pytest
 
 from etl.models import Job, LogLine
 from etl.services import job_cancel
-from tests.etl.conftest import wait_for
+from tests.etl.conftest import retry_locked, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,7 +59,7 @@ def test_cancelling_a_running_job_leaves_no_process_of_its_tree(
     thread = run_in_thread(job.pk)
     pids = wait_for(lambda: _pids(job))
     assert len(_alive(pids)) == 3
-    job_cancel(job_id=job.pk, acting_user=operator)
+    retry_locked(job_cancel, job_id=job.pk, acting_user=operator)
     wait_for(lambda: Job.objects.get(pk=job.pk).status == "cancelled")
     thread.join(timeout=10)
     assert _alive(pids) == []
@@ -78,7 +78,7 @@ def test_cancel_requested_from_elsewhere_is_seen_through_the_heartbeat(
     job = start_job("maps")
     run_in_thread(job.pk)
     pids = wait_for(lambda: _pids(job))
-    Job.objects.filter(pk=job.pk).update(cancel_requested_at=timezone.now())
+    retry_locked(Job.objects.filter(pk=job.pk).update, cancel_requested_at=timezone.now())
     wait_for(lambda: Job.objects.get(pk=job.pk).status == "cancelled")
     wait_for(lambda: not _alive(pids), timeout=5)
 
