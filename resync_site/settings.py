@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "resync_site.middleware.CorrelationIdMiddleware",
+    "resync_site.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -131,6 +132,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    # A file, not :memory:, so that threads and subprocesses in tests share it (pytest-xdist suffixes it).
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test-resync.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
@@ -146,7 +149,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
             "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
         }
 if env.str("RESYNC_TEST_DB_NAME", default=""):
-    _db["TEST"] = {"NAME": env.str("RESYNC_TEST_DB_NAME")}
+    _db["TEST"] = {**_db.get("TEST", {}), "NAME": env.str("RESYNC_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- caches ---------------------------------------------------------------
@@ -186,7 +189,11 @@ CHANNEL_LAYERS = {
     "default": (
         {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
         if REDIS_URL
-        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+        else {
+            "BACKEND": "resync_site.channel_layers.ThreadSafeInMemoryChannelLayer",
+            # Bursts of log lines must queue, not be dropped; late clients fill gaps from the database.
+            "CONFIG": {"capacity": 5000, "expiry": 60},
+        }
     )
 }
 
@@ -221,7 +228,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # a page that must be framed opts in with @xframe_options_sameorigin
 
 # --- Resync platform ------------------------------------------------------
 # Heavy periodic work (verification, archival) runs this often.
@@ -234,6 +241,9 @@ RESYNC_METRICS_ALLOWED_NETWORKS = env.list("RESYNC_METRICS_ALLOWED_NETWORKS", de
 RESYNC_PROTECT_OBSERVABILITY = env.bool("RESYNC_PROTECT_OBSERVABILITY", default=PRODUCTION)
 # Apps declare their health components, lifecycle hooks, embedded servers and
 # demo loaders on their AppConfig (see resync_site/hooks.py).
+# `manage.py worker` serves its own metrics here (0 disables); Prometheus scrapes each worker.
+RESYNC_WORKER_METRICS_PORT = env.int("RESYNC_WORKER_METRICS_PORT", default=9108)
+RESYNC_WORKER_METRICS_HOST = env.str("RESYNC_WORKER_METRICS_HOST", default="127.0.0.1")
 RESYNC_SHUTDOWN_GRACE_SECONDS = env.float("RESYNC_SHUTDOWN_GRACE_SECONDS", default=3.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

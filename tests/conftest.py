@@ -25,13 +25,14 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_var(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep key rings and files of each test session out of the developer's var/."""
+def _isolated_var(settings: Any, tmp_path: Any) -> Any:
+    """Give each test its own var/ (key ring, files), out of the developer's, and forget it after."""
     from audit.keyring import reset_keyring_cache
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    settings.VAR_DIR = tmp_path_factory.getbasetemp() / f"var-{worker}"
-    settings.VAR_DIR.mkdir(exist_ok=True)
+    settings.VAR_DIR = tmp_path / "var"
+    settings.VAR_DIR.mkdir()
+    reset_keyring_cache()
+    yield settings.VAR_DIR
     reset_keyring_cache()
 
 

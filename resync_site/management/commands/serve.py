@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.module_loading import import_string
 
-from resync_site import lifecycle
+from resync_site import lifecycle, monitoring
 from resync_site.hooks import declared
 
 log = logging.getLogger("resync.serve")
@@ -66,6 +66,8 @@ class Runner:
             self._start_consumer()
             lifecycle.initialize_schedulers()
             lifecycle.start_monitoring_system()
+            if not self.web:
+                monitoring.serve_worker_metrics()
             web = tg.create_task(asyncio.to_thread(self._run_daphne)) if self.web else None
             if web is not None:
                 await asyncio.to_thread(self.ready.wait, 30)
@@ -103,6 +105,7 @@ class Runner:
                     except Exception as exc:  # noqa: BLE001 — the console still runs without it
                         log.warning("embedded server %s did not start: %s", path, exc)
             await lifecycle.start_background_services(tg)
+            tg.create_task(monitoring.heartbeat("web" if self.web else "worker"))
             started.set()
             await asyncio.Event().wait()  # until cancelled at shutdown
 
@@ -152,8 +155,8 @@ class Runner:
             return
         base = f"http://{self.host}:{self.port}"
         log.info("serve: ready at %s", base, extra={"url": base})
-        self.out.write(f"Resync is ready: {base}/admin/  {base}/api/docs  {base}/health/detailed")
-        self.out.flush()
+        # The banner is for the person at the terminal: stderr, so stdout stays pure JSON lines.
+        print(f"Resync is ready: {base}/admin/  {base}/api/docs  {base}/health/detailed", file=sys.stderr, flush=True)
 
     async def _stop_intake(self) -> None:
         if self.daphne is None:

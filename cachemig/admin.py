@@ -1,0 +1,145 @@
+"""Admin screens of the feature flags; every write goes through cachemig.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from audit.exceptions import ResyncError
+from cachemig import flags, services
+from cachemig.models import FeatureFlag, RolloutEvent
+from cachemig.selectors import guard_status
+
+STATE_FIELDS = ("state", "percent")
+
+
+class RolloutEventInline(admin.TabularInline):
+    model = RolloutEvent
+    fk_name = "flag"
+    extra = 0
+    can_delete = False
+    ordering = ("-created_at", "-id")
+    fields = ("created_at", "kind", "from_percent", "to_percent", "actor", "reason", "figures", "forced")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FeatureFlag)
+class FeatureFlagAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "state",
+        "exposure_percent",
+        "override",
+        "guard_status_now",
+        "updated_at",
+        "updated_by",
+        "reason",
+    )
+    search_fields = ("name", "description")
+    fields = ("name", "description", "state", "percent", "rollout_plan", "group_id", "guard", "reason")
+    inlines = (RolloutEventInline,)
+    actions = ("advance_to_next_stage", "roll_back")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: FeatureFlag | None = None) -> tuple[str, ...]:
+        return ("name",) if obj else ()
+
+    @admin.display(description="percent")
+    def exposure_percent(self, obj: FeatureFlag) -> int:
+        return obj.exposure
+
+    @admin.display(description="env override")
+    def override(self, obj: FeatureFlag) -> str:
+        return flags.env_override(obj.name)
+
+    @admin.display(description="guard status")
+    def guard_status_now(self, obj: FeatureFlag) -> str:
+        return guard_status(obj.name)[0]
+
+    def save_model(self, request: HttpRequest, obj: FeatureFlag, form: Any, change: bool) -> None:
+        # The form shows the last change's reason; only a newly typed one describes this change.
+        typed = form.cleaned_data.get("reason") if "reason" in form.changed_data else ""
+        reason = typed or "edited in the admin"
+        edits = {k: form.cleaned_data[k] for k in services.EDITABLE if k in form.changed_data}
+        if not change:
+            obj.pk = services.flag_create(name=obj.name, acting_user=request.user, reason=reason, **edits).pk
+        elif edits:
+            services.flag_update(name=obj.name, changes=edits, acting_user=request.user, reason=reason)
+        if any(k in form.changed_data for k in STATE_FIELDS):
+            services.flag_set(
+                name=obj.name, state=obj.state, percent=obj.percent, acting_user=request.user, reason=reason
+            )
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: FeatureFlag) -> None:
+        services.flag_delete(name=obj.name, acting_user=request.user, reason="deleted in the admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FeatureFlag]) -> None:
+        for name in list(queryset.values_list("name", flat=True)):
+            services.flag_delete(name=name, acting_user=request.user, reason="deleted in the admin")
+
+    @admin.action(description="Advance to the next stage (shows the gate figures first)", permissions=["change"])
+    def advance_to_next_stage(self, request: HttpRequest, queryset: QuerySet[FeatureFlag]) -> HttpResponse | None:
+        names = list(queryset.values_list("name", flat=True))
+        if request.POST.get("confirm") == "yes":
+            force = request.POST.get("force") == "yes"
+            for name in names:
+                try:
+                    outcome = services.flag_rollout(
+                        name=name, force=force, acting_user=request.user, reason=request.POST.get("reason", "")
+                    )
+                except ResyncError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                else:
+                    self.message_user(request, outcome.describe(), messages.SUCCESS)
+            return None
+        previews: list[dict[str, Any]] = []
+        for name in names:
+            try:
+                outcome = services.flag_rollout(name=name, dry_run=True, acting_user=request.user)
+                previews.append({"outcome": outcome, "error": ""})
+            except ResyncError as exc:
+                previews.append({"outcome": None, "name": name, "error": str(exc)})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Advance to the next stage?",
+            "opts": self.model._meta,
+            "previews": previews,
+            "any_refused": any(p["outcome"] and not p["outcome"].gate_ok for p in previews),
+            "queryset": queryset,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/cachemig/featureflag/advance_confirmation.html", context)
+
+    @admin.action(description="Roll back to 0%% now", permissions=["change"])
+    def roll_back(self, request: HttpRequest, queryset: QuerySet[FeatureFlag]) -> None:
+        for name in list(queryset.values_list("name", flat=True)):
+            event = services.flag_rollback(name=name, reason="rolled back in the admin", acting_user=request.user)
+            self.message_user(request, f"{name}: rolled back {event.from_percent}% -> 0%", messages.SUCCESS)
+
+
+@admin.register(RolloutEvent)
+class RolloutEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "flag_name", "kind", "from_percent", "to_percent", "actor", "reason", "forced")
+    list_filter = ("kind", "flag_name")
+    search_fields = ("flag_name", "reason", "actor")
+    readonly_fields = [f.name for f in RolloutEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,49 @@
+"""Feature flags: the one function upper floors call, ``is_enabled(name, key=None)``.
+
+A flag is off, on, or on for a percentage of keys bucketed exactly as Unleash's
+gradual rollout (murmur3 of ``"<group id>:<key>"``). ``APP_<NAME>=true|false``
+beats the database. Owning apps register a guard per flag whose figures gate
+rollouts and trigger automatic rollback.
+"""
+
+from __future__ import annotations
+
+from cachemig.flags.evaluation import (
+    Override,
+    env_override,
+    invalidate,
+    is_enabled,
+    normalized_value,
+    stage_started_at,
+)
+from cachemig.flags.registry import (
+    DEFAULTS_OF_RECORD,
+    FLAGS_OF_RECORD,
+    PLANS_OF_RECORD,
+    Guard,
+    GuardReport,
+    evaluate_guard,
+    gate_verdict,
+    guard_for,
+    register_guard,
+    unregister_guard,
+)
+
+__all__ = [
+    "DEFAULTS_OF_RECORD",
+    "FLAGS_OF_RECORD",
+    "PLANS_OF_RECORD",
+    "Guard",
+    "GuardReport",
+    "Override",
+    "env_override",
+    "evaluate_guard",
+    "gate_verdict",
+    "guard_for",
+    "invalidate",
+    "is_enabled",
+    "normalized_value",
+    "register_guard",
+    "stage_started_at",
+    "unregister_guard",
+]
