@@ -6,12 +6,33 @@ from django.conf import settings
 
 from etl import conf, services
 from etl.demo.reports import FUNDS, SYSTEMS, demo_password, demo_username
-from etl.models import Credential
+from etl.models import Credential, System
 
 
 def demo_base_url() -> str:
     """Return the URL the embedded demo reports server listens at."""
     return f"http://127.0.0.1:{conf.get_setting('ETL_DEMO_SERVER_PORT')}"
+
+
+def repoint(old_url: str, new_url: str) -> int:
+    """Point the systems and credentials that use ``old_url`` at ``new_url``; return how many changed."""
+    changed = 0
+    for system in System.objects.filter(base_url=old_url):
+        services.system_save(
+            code=system.code, name=system.name, active=system.active, base_url=new_url, acting_user=None
+        )
+        changed += 1
+    for credential in Credential.objects.select_related("system").filter(url=old_url):
+        services.credential_save(
+            system_id=credential.system_id,
+            subaccount=credential.subaccount,
+            url=new_url,
+            username=credential.username,
+            password=None,
+            acting_user=None,
+        )
+        changed += 1
+    return changed
 
 
 def load() -> str:

@@ -10,6 +10,7 @@ import hmac
 import logging
 
 from aiohttp import web
+from asgiref.sync import sync_to_async
 
 from etl import catalog, conf
 from etl.demo.reports import SYSTEMS, demo_password, demo_username, positions_csv, report_pdf, report_xlsx
@@ -105,12 +106,21 @@ async def run(tg: asyncio.TaskGroup, host: str) -> str:
         runner, url = await start(host, port)
     except OSError as exc:
         runner, url = await start(host, 0)
+        from etl.demo.loader import demo_base_url, repoint
+
+        # Another process holds the port (its own demo server has another secret): move the demo data here.
+        try:
+            moved = await sync_to_async(repoint, thread_sensitive=True)(demo_base_url(), url)
+        except Exception:
+            log.exception("etl demo server: could not move the demo URLs to %s", url)
+            moved = 0
         log.warning(
-            "etl demo server: port %s unavailable (%s); listening at %s, which the demo credentials do not point at: "
-            "set ETL_DEMO_SERVER_PORT to a free port and run demo_setup again",
+            "etl demo server: port %s unavailable (%s); listening at %s instead (%s demo system/credential URLs "
+            "moved; set ETL_DEMO_SERVER_PORT to keep a fixed port)",
             port,
             exc.strerror,
             url,
+            moved,
         )
     tg.create_task(_serve_until_cancelled(runner))
     return url

@@ -52,11 +52,17 @@ def test_the_demo_loader_is_idempotent_and_seals_its_passwords(db: None, setting
     assert all(p.path.startswith(str(settings.VAR_DIR)) for p in PathConfig.objects.all())
 
 
-async def test_the_embedded_server_falls_back_to_a_free_port(settings: Any) -> None:
+@pytest.mark.django_db(transaction=True)
+async def test_the_embedded_server_falls_back_to_a_free_port_and_moves_the_demo_there(settings: Any) -> None:
+    from asgiref.sync import sync_to_async
+
+    from etl.demo.loader import load
     from etl.demo.server import run, start
+    from etl.models import Credential, System
 
     runner, url = await start("127.0.0.1", 0)
     settings.ETL_DEMO_SERVER_PORT = int(url.rsplit(":", 1)[1])  # taken: run() must pick another
+    await sync_to_async(load)()
     seen: list[int] = []
 
     async def exercise() -> None:
@@ -73,3 +79,8 @@ async def test_the_embedded_server_falls_back_to_a_free_port(settings: Any) -> N
     finally:
         await runner.cleanup()
     assert seen == [401, 1]
+    moved = await sync_to_async(
+        lambda: {s.base_url for s in System.objects.all()} | {c.url for c in Credential.objects.all()}
+    )()
+    assert len(moved) == 1
+    assert moved != {url}
