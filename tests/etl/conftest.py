@@ -106,6 +106,20 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float = 15.0, interval: f
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def alive_pids(pids: list[int]) -> list[int]:
+    """Return those of ``pids`` still running (zombies waiting to be reaped count as gone)."""
+    import psutil
+
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
 def retry_locked(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call ``fn``, again while an in-memory SQLite test database reports a table lock."""
     from etl.runner.job import _retry_locked

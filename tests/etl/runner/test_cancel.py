@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import psutil
 import pytest
 
 from etl.models import Job, LogLine
 from etl.services import job_cancel
-from tests.etl.conftest import retry_locked, wait_for
+from tests.etl.conftest import alive_pids, retry_locked, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -27,17 +26,6 @@ time.sleep(300)
 def _pids(job: Job) -> list[int]:
     line = LogLine.objects.filter(job=job, message__startswith="pids").first()
     return [int(p) for p in line.message.split()[1:]] if line else []
-
-
-def _alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 def test_cancelling_a_pending_job_cancels_it_at_once(
@@ -58,11 +46,11 @@ def test_cancelling_a_running_job_leaves_no_process_of_its_tree(
     job = start_job("maps")
     thread = run_in_thread(job.pk)
     pids = wait_for(lambda: _pids(job))
-    assert len(_alive(pids)) == 3
+    assert len(alive_pids(pids)) == 3
     retry_locked(job_cancel, job_id=job.pk, acting_user=operator)
     wait_for(lambda: Job.objects.get(pk=job.pk).status == "cancelled")
     thread.join(timeout=10)
-    assert _alive(pids) == []
+    assert alive_pids(pids) == []
     job.refresh_from_db()
     assert job.steps.get().status == "cancelled"
     assert job.finished_at is not None
@@ -80,7 +68,7 @@ def test_cancel_requested_from_elsewhere_is_seen_through_the_heartbeat(
     pids = wait_for(lambda: _pids(job))
     retry_locked(Job.objects.filter(pk=job.pk).update, cancel_requested_at=timezone.now())
     wait_for(lambda: Job.objects.get(pk=job.pk).status == "cancelled")
-    wait_for(lambda: not _alive(pids), timeout=5)
+    wait_for(lambda: not alive_pids(pids), timeout=5)
 
 
 def test_a_finished_job_cannot_be_cancelled(make_system: Any, start_job: Any, no_enqueue: None, operator: Any) -> None:

@@ -9,13 +9,12 @@ import sys
 import time
 from typing import Any
 
-import psutil
 import pytest
 from django.conf import settings
 
 from etl.models import Job, LogLine
 from etl.runner.reaper import jobs_reap
-from tests.etl.conftest import wait_for
+from tests.etl.conftest import alive_pids, wait_for
 
 TREE = """
 import subprocess, sys, time, os
@@ -25,17 +24,6 @@ time.sleep(300)
 """
 
 WORKER = "import django; django.setup();from etl.runner.job import run_job; import sys; run_job(int(sys.argv[1]))"
-
-
-def _alive(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 def _drill(url: str, make_system: Any, start_job: Any) -> None:
@@ -51,7 +39,7 @@ def _drill(url: str, make_system: Any, start_job: Any) -> None:
     try:
         line = wait_for(lambda: LogLine.objects.filter(job=job, message__startswith="pids").first(), timeout=30)
         pids = [int(p) for p in line.message.split()[1:]]
-        assert len(_alive(pids)) == 2
+        assert len(alive_pids(pids)) == 2
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         assert Job.objects.get(pk=job.pk).status == "running"  # nobody is left to say otherwise
@@ -61,7 +49,7 @@ def _drill(url: str, make_system: Any, start_job: Any) -> None:
         assert job.status == "error"
         assert job.error_summary == "worker lost"
         assert job.steps.get().status == "error"
-        wait_for(lambda: not _alive(pids), timeout=5)
+        wait_for(lambda: not alive_pids(pids), timeout=5)
     finally:
         if worker.poll() is None:
             worker.kill()
