@@ -2,7 +2,8 @@
 
 ``record(action, actor=..., target=..., data=...)`` and its async twin
 ``arecord``. Inside a database transaction the entry commits or rolls back with
-the change it describes.
+the change it describes; outside one, ``AUDIT_DURABILITY`` decides whether
+``record`` returns once the entry is committed (``sync``) or at once (``buffered``).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ def record(
     request: HttpRequest | None = None,
 ) -> None:
     """Record that ``actor`` did ``action`` to ``target`` (``data`` is encrypted at rest)."""
-    from audit.services import entry_record
+    from audit.services import draft_build
+    from audit.writer import get_writer
 
-    entry_record(action=action, actor=actor, target=target, data=data or {}, request=request)
+    get_writer().record(draft_build(action=action, actor=actor, target=target, data=data or {}, request=request))
 
 
 async def arecord(
@@ -36,6 +38,8 @@ async def arecord(
     request: HttpRequest | None = None,
 ) -> None:
     """Record an entry from async code (same semantics as :func:`record`)."""
-    from asgiref.sync import sync_to_async
+    from audit.services import draft_build
+    from audit.writer import get_writer
 
-    await sync_to_async(record, thread_sensitive=True)(action, actor=actor, target=target, data=data, request=request)
+    draft = draft_build(action=action, actor=actor, target=target, data=data or {}, request=request)
+    await get_writer().arecord(draft)

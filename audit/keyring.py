@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import os
@@ -135,6 +134,9 @@ _ring: KeyRing | None = None
 def load_keyring() -> KeyRing:
     """Return the configured key ring, loading (or creating, embedded only) it once."""
     global _ring
+    ring = _ring
+    if ring is not None:  # the hot path: no lock once loaded
+        return ring
     with _lock:
         if _ring is None:
             text = os.environ.get("AUDIT_KEYRING", "")
@@ -178,20 +180,38 @@ def encrypt(plaintext: str | bytes, *, associated_data: bytes = b"") -> str:
     ring = load_keyring()
     data = plaintext.encode() if isinstance(plaintext, str) else plaintext
     nonce = secrets.token_bytes(_NONCE_BYTES)
-    sealed = AESGCM(ring.encryption.keys[ring.encryption.active]).encrypt(nonce, data, associated_data)
+    sealed = _cipher(ring.encryption.keys[ring.encryption.active]).encrypt(nonce, data, associated_data)
     return ring.encryption.active + _SEP + base64.b64encode(nonce + sealed).decode()
+
+
+def _ring_with(purpose: str, key_id: str) -> KeyRing:
+    # Another process may have rotated the ring since we loaded it: reload once before giving up.
+    ring = load_keyring()
+    if key_id not in getattr(ring, purpose).keys and not os.environ.get("AUDIT_KEYRING"):
+        reset_keyring_cache()
+        ring = load_keyring()
+    return ring
+
+
+_ciphers: dict[bytes, AESGCM] = {}
+
+
+def _cipher(key: bytes) -> AESGCM:
+    cipher = _ciphers.get(key)
+    if cipher is None:
+        cipher = _ciphers[key] = AESGCM(key)
+    return cipher
 
 
 def decrypt_bytes(token: str, *, associated_data: bytes = b"") -> bytes:
     """Return the plaintext bytes of a value sealed by :func:`encrypt`."""
     key_id, _, body = token.partition(_SEP)
-    ring = load_keyring()
-    key = ring.encryption.keys.get(key_id)
+    key = _ring_with("encryption", key_id).encryption.keys.get(key_id)
     if key is None:
         raise KeyRingError(f"no encryption key {key_id!r} in the key ring")
     try:
-        raw = base64.b64decode(body, validate=True)
-        return AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data)
+        raw = binascii.a2b_base64(body, strict_mode=True)
+        return _cipher(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data)
     except (binascii.Error, ValueError, InvalidTag) as exc:
         raise KeyRingError(f"value sealed with key {key_id!r} does not decrypt (altered or wrong key)") from exc
 
@@ -210,15 +230,15 @@ def sign(data: bytes) -> tuple[str, str]:
     """Return ``(key id, hex HMAC-SHA256)`` of ``data`` under the active signing key."""
     ring = load_keyring()
     key_id = ring.signing.active
-    return key_id, hmac.new(ring.signing.keys[key_id], data, hashlib.sha256).hexdigest()
+    return key_id, hmac.digest(ring.signing.keys[key_id], data, "sha256").hex()
 
 
 def verify_signature(data: bytes, *, key_id: str, signature: str) -> bool:
     """Return whether ``signature`` is the HMAC of ``data`` under signing key ``key_id``."""
-    key = load_keyring().signing.keys.get(key_id)
+    key = _ring_with("signing", key_id).signing.keys.get(key_id) if key_id else None
     if key is None:
         return False
-    return hmac.compare_digest(hmac.new(key, data, hashlib.sha256).hexdigest(), signature)
+    return hmac.compare_digest(hmac.digest(key, data, "sha256").hex(), signature)
 
 
 # --- re-encryption on rotation -------------------------------------------

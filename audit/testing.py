@@ -7,10 +7,12 @@ from typing import Any
 
 from audit import keyring
 from audit.models import AuditEntry
+from audit.writer import get_writer
 
 
 def recorded_entries(*, action: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
-    """Return recorded entries (payload decrypted) in order, optionally filtered."""
+    """Return recorded entries (sealed first, payload decrypted) in order, optionally filtered."""
+    get_writer().flush()
     qs = AuditEntry.objects.order_by("seq")
     if action is not None:
         qs = qs.filter(action=action)

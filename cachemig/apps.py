@@ -6,7 +6,14 @@ from django.apps import AppConfig
 class CachemigConfig(AppConfig):
     name = "cachemig"
     verbose_name = "Feature flags and cache migration"
-    resync_health_components = (("flags", "cachemig.health.check_flags", False),)
+    resync_health_components = (
+        ("flags", "cachemig.health.check_flags", False),
+        ("cache_migration", "cachemig.cache_guard.health_check", False),
+    )
+    resync_core_checks = ("cachemig.cache_guard.check_cache_settings",)
 
     def ready(self) -> None:
-        from cachemig import checks  # noqa: F401  (registers system checks)
+        from cachemig import cache_guard, checks  # noqa: F401  (checks registers system checks)
+
+        # A worker that never touches the cache must still have the guard to sweep.
+        cache_guard.ensure_registered("MIGRATION_USE_NEW_CACHE")

@@ -153,15 +153,46 @@ if env.str("RESYNC_TEST_DB_NAME", default=""):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- caches ---------------------------------------------------------------
+# `default` is cachemig's migrating backend: each key is served by `legacy` or
+# `new` as the flag MIGRATION_USE_NEW_CACHE says, written to both while
+# dual-writing (docs/cache-migration.md). Key prefix, version and key function
+# are the migrating cache's; the two sides only store.
 _local = "django.core.cache.backends.locmem.LocMemCache"
+_new_cache: dict[str, object] = {"BACKEND": _local, "LOCATION": "resync-new"}
+if REDIS_URL:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    _new_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHEMIG_NEW_CACHE_URL", default=REDIS_URL),
+        # A dead Redis must fail fast: the migrating cache falls back to legacy and its breaker opens.
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("CACHEMIG_NEW_CACHE_CONNECT_TIMEOUT", default=0.25),
+            "socket_timeout": env.float("CACHEMIG_NEW_CACHE_SOCKET_TIMEOUT", default=0.25),
+            "retry": Retry(NoBackoff(), 0),
+        },
+    }
 CACHES: dict[str, dict[str, object]] = {
-    "default": {"BACKEND": _local, "LOCATION": "resync-default"},
+    "default": {
+        "BACKEND": "cachemig.backends.MigratingCache",
+        "LOCATION": "default",
+        "TIMEOUT": env.int("CACHEMIG_DEFAULT_TIMEOUT", default=300),
+        "OPTIONS": {
+            "LEGACY_ALIAS": "legacy",
+            "NEW_ALIAS": "new",
+            "DUAL_WRITE": env.bool("CACHEMIG_DUAL_WRITE", default=True),
+            "WARM_ON_MISS": env.bool("CACHEMIG_WARM_ON_MISS", default=False),
+            "SHADOW_SAMPLE_RATE": env.float("CACHEMIG_SHADOW_SAMPLE_RATE", default=0.0),
+            "BREAKER_FAILURE_THRESHOLD": env.int("CACHEMIG_BREAKER_FAILURE_THRESHOLD", default=5),
+            "BREAKER_RESET_SECONDS": env.float("CACHEMIG_BREAKER_RESET_SECONDS", default=5.0),
+            "GUARD_WINDOW_SECONDS": env.int("CACHEMIG_GUARD_WINDOW_SECONDS", default=60),
+            "GUARD_MAX_ERROR_RATIO": env.float("CACHEMIG_GUARD_MAX_ERROR_RATIO", default=0.05),
+            "GUARD_MAX_FALLBACK_RATIO": env.float("CACHEMIG_GUARD_MAX_FALLBACK_RATIO", default=0.05),
+        },
+    },
     "legacy": {"BACKEND": _local, "LOCATION": "resync-legacy"},
-    "new": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": _local, "LOCATION": "resync-new"}
-    ),
+    "new": _new_cache,
 }
 
 # --- background work (Huey) -----------------------------------------------

@@ -1,7 +1,228 @@
-"""REST endpoints of tws (mounted by resync_site/api.py)."""
+"""REST endpoints of tws (mounted by resync_site/api.py at /api/tws)."""
 
 from __future__ import annotations
 
-from ninja import Router
+from datetime import datetime
+from typing import Any, Literal
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from audit.exceptions import PermissionDeniedError
+from tws import selectors
+from tws.contract import EngineInfo, JobLog, JobStatus
+from tws.services import alert_acknowledge, job_act
 
 router = Router(tags=["tws"])
+JobSort = Literal[
+    "name",
+    "-name",
+    "status",
+    "-status",
+    "start_time",
+    "-start_time",
+    "end_time",
+    "-end_time",
+    "workstation",
+    "-workstation",
+    "job_stream",
+    "-job_stream",
+    "sched_time",
+    "-sched_time",
+]
+
+
+class JobOut(Schema):
+    hwa_id: str
+    name: str
+    job_stream: str
+    workstation: str
+    status: str
+    internal_status: str
+    sched_time: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    return_code: int | None
+    run_number: int
+    synced_at: datetime
+
+
+class JobFilters(Schema):
+    status: str = ""
+    workstation: str = ""
+    job_stream: str = ""
+    name: str = ""
+    sort: JobSort = "name"
+
+
+class Page(Schema):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class JobPageOut(Schema):
+    count: int
+    items: list[JobOut]
+
+
+class WorkstationOut(Schema):
+    name: str
+    hwa_id: str
+    type: str
+    link_state: str
+    synced_at: datetime
+
+
+class PlanOut(Schema):
+    total: int
+    by_status: dict[str, int]
+
+
+class AlertOut(Schema):
+    id: int
+    kind: str
+    target: str
+    message: str
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+    @staticmethod
+    def resolve_acknowledged_by(obj: Any) -> str | None:
+        return obj.acknowledged_by.get_username() if obj.acknowledged_by else None
+
+
+class AlertPageOut(Schema):
+    count: int
+    items: list[AlertOut]
+
+
+class AlertFilters(Schema):
+    state: Literal["open", "acknowledged", "all"] = "open"
+    kind: str = ""
+
+
+class SyncOut(Schema):
+    finished_at: datetime
+    outcome: str
+    api_version: str
+    jobs_seen: int
+    jobs_changed: int
+    detail: str
+
+
+class StatusOut(Schema):
+    reachable: bool
+    api_version: str
+    engine_version: str
+    detail: str
+    circuit_state: str
+    last_sync: SyncOut | None
+
+
+def _require(request: HttpRequest, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDeniedError(f"you need the permission {perm}")
+
+
+_arequire = sync_to_async(_require)
+
+
+@router.get("/status", response=StatusOut)
+async def status(request: HttpRequest) -> dict[str, Any]:
+    """Return whether TWS answers, the circuit state and the last sync."""
+    from tws.client import get_tws_client
+
+    await _arequire(request, "tws.view_jobinplan")
+    client = await get_tws_client()
+    system = await client.get_system_status()
+    return {
+        **system.model_dump(),
+        "circuit_state": client.breaker_state,
+        "last_sync": await sync_to_async(selectors.last_sync)(),
+    }
+
+
+@router.get("/engine", response=EngineInfo)
+async def engine(request: HttpRequest) -> EngineInfo:
+    """Return the engine's identity."""
+    from tws.client import get_tws_client
+
+    await _arequire(request, "tws.view_jobinplan")
+    return await (await get_tws_client()).get_engine_info()
+
+
+def _page(qs: Any, page: Page) -> dict[str, Any]:
+    return {"count": qs.count(), "items": list(qs[page.offset : page.offset + page.limit])}
+
+
+@router.get("/jobs", response=JobPageOut)
+def jobs(request: HttpRequest, filters: Query[JobFilters], page: Query[Page]) -> dict[str, Any]:
+    """List synced jobs in plan (filters: status, workstation, job_stream, name; sort; limit/offset)."""
+    _require(request, "tws.view_jobinplan")
+    return _page(selectors.job_list(**filters.dict()), page)
+
+
+@router.get("/jobs/{hwa_id}", response=JobOut)
+def job(request: HttpRequest, hwa_id: str) -> Any:
+    """Return one synced job."""
+    _require(request, "tws.view_jobinplan")
+    return selectors.job_get(hwa_id=hwa_id)
+
+
+@router.get("/jobs/{hwa_id}/status", response=JobStatus)
+async def job_status(request: HttpRequest, hwa_id: str) -> JobStatus:
+    """Return the live status of a job (cached a few seconds)."""
+    from tws.client import get_tws_client
+
+    await _arequire(request, "tws.view_jobinplan")
+    return await (await get_tws_client()).get_job_status(hwa_id)
+
+
+@router.get("/jobs/{hwa_id}/joblog", response=JobLog)
+async def job_joblog(request: HttpRequest, hwa_id: str) -> JobLog:
+    """Return the live log of a job."""
+    from tws.client import get_tws_client
+
+    await _arequire(request, "tws.view_jobinplan")
+    return await (await get_tws_client()).get_joblog(hwa_id)
+
+
+@router.post("/jobs/{hwa_id}/actions/{action}", response={202: dict[str, str]})
+async def job_action(
+    request: HttpRequest, hwa_id: str, action: Literal["hold", "release", "cancel", "kill", "rerun"]
+) -> Status[dict[str, str]]:
+    """Ask TWS to hold, release, cancel, kill or rerun a job (audited)."""
+    await _arequire(request, "tws.act_on_job")
+    await job_act(job_hwa_id=hwa_id, action=action, acting_user=request.user)
+    return Status(202, {"job": hwa_id, "action": action})
+
+
+@router.get("/workstations", response=list[WorkstationOut])
+def workstations(request: HttpRequest) -> Any:
+    """List the workstations in plan."""
+    _require(request, "tws.view_workstation")
+    return list(selectors.workstation_list())
+
+
+@router.get("/plan", response=PlanOut)
+def plan(request: HttpRequest) -> dict[str, Any]:
+    """Return the synced plan's job counts by status."""
+    _require(request, "tws.view_jobinplan")
+    return selectors.plan_counts()
+
+
+@router.get("/alerts", response=AlertPageOut)
+def alerts(request: HttpRequest, filters: Query[AlertFilters], page: Query[Page]) -> dict[str, Any]:
+    """List alerts (open by default)."""
+    _require(request, "tws.view_alert")
+    return _page(selectors.alert_list(state=filters.state, kind=filters.kind), page)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response=AlertOut)
+def acknowledge(request: HttpRequest, alert_id: int) -> Any:
+    """Acknowledge an alert."""
+    _require(request, "tws.acknowledge_alert")
+    return alert_acknowledge(alert_id=alert_id, acting_user=request.user)

@@ -1,0 +1,94 @@
+"""Read-only admin of the audit trail: filters, search, decrypted payloads by permission, verify and export."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
+
+import audit
+from audit.models import AuditEntry
+from audit.operations import chain_verify_recorded, entry_view_decrypted
+
+DECRYPT_PERMISSION = "audit.decrypt_auditentry"
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    list_display = ("seq", "timestamp", "actor", "action", "target", "correlation_id", "key_id", "sig_key_id")
+    list_filter = ("action", "actor", ("timestamp", admin.DateFieldListFilter))
+    search_fields = ("actor", "action", "target", "correlation_id")
+    date_hierarchy = "timestamp"
+    ordering = ("-seq",)
+    list_per_page = 100
+    show_full_result_count = False  # counting millions of rows on each page view is not worth it
+    actions = ["verify_chain", "export_jsonl"]
+    fields = (
+        "seq",
+        "timestamp",
+        "actor",
+        "action",
+        "target",
+        "correlation_id",
+        "decrypted_payload",
+        "key_id",
+        "payload",
+        "prev_hash",
+        "hash",
+        "signature",
+        "sig_key_id",
+        "uid",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_verify_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("audit.verify_auditentry")
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("audit.export_auditentry")
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> AuditEntry | None:
+        entry = super().get_object(request, object_id, from_field)
+        match = getattr(request, "resolver_match", None)
+        viewing = request.method == "GET" and match is not None and str(match.url_name).endswith("_change")
+        if entry is not None and viewing and request.user.has_perm(DECRYPT_PERMISSION):
+            entry._decrypted = entry_view_decrypted(actor=request.user, entry=entry)
+        return entry
+
+    @admin.display(description="payload (decrypted)")
+    def decrypted_payload(self, obj: AuditEntry) -> str:
+        if not hasattr(obj, "_decrypted"):
+            return "hidden: needs the 'Can read decrypted audit payloads' permission"
+        return format_html("<pre>{}</pre>", json.dumps(obj._decrypted, indent=2, ensure_ascii=False))
+
+    @admin.action(description="Verify the whole audit chain", permissions=["verify"])
+    def verify_chain(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> None:
+        report = chain_verify_recorded(actor=request.user)
+        self.message_user(request, report.summary(), messages.SUCCESS if report.ok else messages.ERROR)
+
+    @admin.action(description="Export selected entries (JSON lines, payloads sealed)", permissions=["export"])
+    def export_jsonl(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> HttpResponse:
+        fields = [f for f in self.fields if f != "decrypted_payload"]
+        rows = list(queryset.filter(seq__isnull=False).order_by("seq").values(*fields))
+        lines = "".join(json.dumps(row, default=str) + "\n" for row in rows)
+        audit.record(
+            "audit.exported",
+            actor=request.user,
+            target="audit:export",
+            data={"count": len(rows), "seqs": [rows[0]["seq"], rows[-1]["seq"]] if rows else []},
+        )
+        response = HttpResponse(lines, content_type="application/x-ndjson")
+        response["Content-Disposition"] = 'attachment; filename="audit-export.jsonl"'
+        return response

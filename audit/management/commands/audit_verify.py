@@ -1,0 +1,31 @@
+"""Verify the audit chain (or one archive file); exit non-zero when it is broken."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from audit.archival import archive_verify
+from audit.operations import chain_verify_recorded
+
+
+class Command(BaseCommand):
+    help = "Check every hash link, signature and payload of the audit chain; report the first bad seq."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--from", dest="from_seq", type=int, default=None, help="start at this seq")
+        parser.add_argument("--archive", type=Path, default=None, help="verify this archive file on its own")
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["archive"] is not None:
+            report = archive_verify(options["archive"])
+        else:
+            report = chain_verify_recorded(actor="manage.py audit_verify", from_seq=options["from_seq"])
+        self.stdout.write(json.dumps(report.as_dict(), indent=2) if options["json"] else report.summary())
+        if not report.ok:
+            sys.exit(1)

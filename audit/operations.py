@@ -1,0 +1,77 @@
+"""Operator use cases: verify, archive, rotate keys, read a decrypted entry — each one audited."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import audit
+from audit import keyring
+from audit.archival import ArchiveResult, entries_archive
+from audit.checkpoints import checkpoint_write
+from audit.models import AuditEntry
+from audit.services import head_read
+from audit.verification import VerifyReport, chain_verify
+from audit.writer import get_writer
+
+
+def chain_verify_recorded(*, actor: Any, from_seq: int | None = None) -> VerifyReport:
+    """Verify the chain, record the result, and sign the verified head as a checkpoint when intact."""
+    get_writer().flush()  # verify what was accepted so far, not an older state
+    report = chain_verify(from_seq=from_seq)
+    if report.ok and from_seq is None and report.last_seq:
+        seq, head_hash = head_read()
+        if seq == report.last_seq:
+            checkpoint_write(seq=seq, chain_hash=head_hash)
+    audit.record(
+        "audit.chain_verified",
+        actor=actor,
+        target="audit:chain",
+        data={
+            "ok": report.ok,
+            "checked": report.checked,
+            "first_bad_seq": report.first_bad_seq,
+            "problem": report.problem,
+            "from_seq": from_seq,
+        },
+    )
+    return report
+
+
+def entries_archive_recorded(*, actor: Any, older_than_days: int | None = None) -> list[ArchiveResult]:
+    """Archive every entry past retention (in files of up to 100,000 entries) and record each archive."""
+    results: list[ArchiveResult] = []
+    while (result := entries_archive(older_than_days=older_than_days)) is not None:
+        results.append(result)
+        audit.record(
+            "audit.archived",
+            actor=actor,
+            target=f"audit_archive:{result.first_seq}-{result.last_seq}",
+            data={"file": result.path.name, "count": result.count},
+        )
+    return results
+
+
+def keys_rotate(*, actor: Any) -> dict[str, Any]:
+    """Add and activate new keys, re-seal every registered store, and record the rotation."""
+    get_writer().flush()  # entries accepted before the rotation are sealed under the old keys
+    ring = keyring.rotate_keyring()
+    counts = keyring.reencrypt_all()
+    summary = {"encryption_key": ring.encryption.active, "signing_key": ring.signing.active, "reencrypted": counts}
+    audit.record("keyring.rotated", actor=actor, target="keyring", data=summary)
+    get_writer().flush()
+    seq, head_hash = head_read()
+    checkpoint_write(seq=seq, chain_hash=head_hash)
+    return summary
+
+
+def entry_view_decrypted(*, actor: Any, entry: AuditEntry) -> Any:
+    """Return the decrypted payload of ``entry``; reading it is itself recorded."""
+    data = json.loads(keyring.decrypt(entry.payload))
+    audit.record(
+        "audit.entry_viewed",
+        actor=actor,
+        target=f"audit_entry:{entry.seq if entry.seq is not None else entry.uid}",
+        data={"action": entry.action, "target": entry.target},
+    )
+    return data

@@ -1,0 +1,31 @@
+"""Receivers that audit sign-ins and sign-outs (connected in AuditConfig.ready())."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import audit
+
+
+def _client(request: Any) -> dict[str, str]:
+    if request is None:
+        return {}
+    meta = getattr(request, "META", {})
+    return {"ip": str(meta.get("REMOTE_ADDR", "")), "path": str(getattr(request, "path", ""))[:200]}
+
+
+def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Record a successful sign-in."""
+    audit.record("auth.login", actor=user, target=f"user:{user.pk}", data=_client(request))
+
+
+def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Record a sign-out (``user`` is None when the session had expired)."""
+    target = f"user:{user.pk}" if user is not None else "user:anonymous"
+    audit.record("auth.logout", actor=user, target=target, data=_client(request))
+
+
+def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    """Record a failed sign-in by the username tried (never the password)."""
+    username = str(credentials.get("username", ""))[:150]
+    audit.record("auth.login_failed", actor="anonymous", target=f"username:{username}", data=_client(request))

@@ -1,0 +1,73 @@
+"""The audit admin: read-only, payloads by permission (and audited), verify and export actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+
+import audit
+from audit.models import AuditEntry
+from audit.testing import recorded_entries
+from audit.writer import get_writer
+
+pytestmark = pytest.mark.django_db
+MARKER = "payload-marker-42"
+
+
+@pytest.fixture
+def entry() -> AuditEntry:
+    audit.record("credential.update", actor="alice", target="credential:9", data={"note": MARKER})
+    get_writer().flush()
+    return AuditEntry.objects.get(action="credential.update")
+
+
+def test_list_filters_and_search(admin_client_: Any, entry: AuditEntry) -> None:
+    page = admin_client_.get("/admin/audit/auditentry/", {"q": "credential:9"})
+    assert page.status_code == 200
+    assert "credential:9" in page.content.decode()
+    assert admin_client_.get("/admin/audit/auditentry/", {"action": "credential.update"}).status_code == 200
+    assert b"Add audit entry" not in page.content
+    later = admin_client_.get(
+        "/admin/audit/auditentry/", {"timestamp__gte": "2999-01-01T00:00:00+00:00"}
+    )  # a date range bound
+    assert later.status_code == 200
+    assert "credential:9" not in later.content.decode()
+
+
+def test_admin_with_decrypt_permission_sees_payload_and_is_audited(admin_client_: Any, entry: AuditEntry) -> None:
+    page = admin_client_.get(f"/admin/audit/auditentry/{entry.pk}/change/")
+    assert page.status_code == 200
+    assert MARKER in page.content.decode()
+    (viewed,) = recorded_entries(action="audit.entry_viewed")
+    assert (viewed["actor"], viewed["target"]) == ("boss", f"audit_entry:{entry.seq}")
+
+
+def test_staff_viewer_without_decrypt_permission_sees_no_payload(
+    client: Any, django_user_model: Any, entry: AuditEntry
+) -> None:
+    user = django_user_model.objects.create_user(username="auditor", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_auditentry"))
+    client.force_login(user)
+    page = client.get(f"/admin/audit/auditentry/{entry.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert MARKER not in html
+    assert "hidden: needs" in html
+    assert recorded_entries(action="audit.entry_viewed") == []
+    assert client.post(f"/admin/audit/auditentry/{entry.pk}/delete/").status_code == 403
+
+
+def test_verify_and_export_actions(admin_client_: Any, entry: AuditEntry) -> None:
+    answer = admin_client_.post("/admin/audit/auditentry/", {"action": "verify_chain", "_selected_action": [entry.pk]})
+    assert answer.status_code == 302
+    shown = [str(m) for m in admin_client_.get(answer["Location"]).context["messages"]]
+    assert any(text.startswith("audit chain OK") for text in shown), shown
+
+    export = admin_client_.post("/admin/audit/auditentry/", {"action": "export_jsonl", "_selected_action": [entry.pk]})
+    assert export["Content-Type"] == "application/x-ndjson"
+    body = export.content.decode()
+    assert "credential:9" in body
+    assert MARKER not in body
+    assert recorded_entries(action="audit.exported")[0]["data"]["count"] == 1

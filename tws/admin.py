@@ -1,0 +1,169 @@
+"""Admin screens of tws: the connection (password write-only), plan, alerts, client metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from tws import metrics
+from tws.models import Alert, JobInPlan, JobStatusTransition, JobStream, SyncRun, TWSConnection, Workstation
+from tws.services import alert_acknowledge, connection_delete, connection_save, connection_test
+
+
+class TWSConnectionForm(forms.ModelForm):
+    """The connection form: the password can be replaced, never read back."""
+
+    base_url = forms.URLField(label="Base URL", assume_scheme="https", max_length=300)
+    new_password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Write-only: leave empty to keep the stored password.",
+    )
+
+    class Meta:
+        model = TWSConnection
+        fields = ["name", "base_url", "username", "verify_tls", "timeout_seconds", "is_active"]
+
+
+@admin.register(TWSConnection)
+class TWSConnectionAdmin(admin.ModelAdmin):
+    form = TWSConnectionForm
+    list_display = ["name", "base_url", "username", "is_active", "password_set", "updated_at"]
+    actions = ["test_connection"]
+    change_list_template = "admin/tws/twsconnection/change_list.html"
+
+    @admin.display(boolean=True, description="password set")
+    def password_set(self, obj: TWSConnection) -> bool:
+        return bool(obj.password_sealed)
+
+    def save_model(self, request: HttpRequest, obj: TWSConnection, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        saved = connection_save(
+            acting_user=request.user,
+            connection=obj if change else None,
+            name=data["name"],
+            base_url=data["base_url"],
+            username=data["username"],
+            password=data.get("new_password") or None,
+            verify_tls=data["verify_tls"],
+            timeout_seconds=data["timeout_seconds"],
+            is_active=data["is_active"],
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: TWSConnection) -> None:
+        connection_delete(acting_user=request.user, connection=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TWSConnection]) -> None:
+        for conn in queryset:
+            connection_delete(acting_user=request.user, connection=conn)
+
+    @admin.action(description="Test connection")
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[TWSConnection]) -> None:
+        for conn in queryset:
+            ok, detail = connection_test(connection=conn)
+            self.message_user(request, f"{conn.name}: {detail}", messages.SUCCESS if ok else messages.ERROR)
+
+    def get_urls(self) -> list[URLPattern]:
+        extra = [path("metrics/", self.admin_site.admin_view(self.metrics_view), name="tws_client_metrics")]
+        return extra + super().get_urls()
+
+    def metrics_view(self, request: HttpRequest) -> HttpResponse:
+        """Show the client's request, retry, circuit and cache figures."""
+        rows = []
+        for metric in (metrics.REQUESTS, metrics.RETRIES, metrics.CIRCUIT_STATE, metrics.CIRCUIT_OPENS, metrics.CACHE):
+            for family in metric.collect():
+                for sample in family.samples:
+                    if sample.name.endswith("_created"):
+                        continue
+                    labels = ", ".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                    rows.append((sample.name, labels, sample.value))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "TWS client metrics",
+            "rows": rows,
+            "syncs": SyncRun.objects.order_by("-finished_at")[:10],
+        }
+        return TemplateResponse(request, "admin/tws/metrics.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Synced from TWS: looked at, never edited here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(JobInPlan)
+class JobInPlanAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "job_stream",
+        "workstation",
+        "status",
+        "internal_status",
+        "start_time",
+        "end_time",
+        "return_code",
+        "run_number",
+    ]
+    list_filter = ["status", "internal_status"]
+    search_fields = ["name", "job_stream", "workstation", "hwa_id"]
+    show_full_result_count = False  # counting 150k rows on every page is slow
+
+
+@admin.register(Workstation)
+class WorkstationAdmin(ReadOnlyAdmin):
+    list_display = ["name", "type", "link_state", "synced_at"]
+    list_filter = ["type", "link_state"]
+    search_fields = ["name"]
+
+
+@admin.register(JobStream)
+class JobStreamAdmin(ReadOnlyAdmin):
+    list_display = ["name", "workstation", "synced_at"]
+    search_fields = ["name", "workstation"]
+
+
+@admin.register(JobStatusTransition)
+class JobStatusTransitionAdmin(ReadOnlyAdmin):
+    list_display = ["job_name", "from_status", "to_status", "at"]
+    list_filter = ["to_status"]
+    search_fields = ["job_name", "job_hwa_id"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "outcome", "api_version", "jobs_seen", "jobs_changed", "detail"]
+    list_filter = ["outcome"]
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "target", "message", "acknowledged_at", "acknowledged_by"]
+    list_filter = ["kind", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    search_fields = ["target", "message"]
+    actions = ["acknowledge"]
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        for alert in queryset.filter(acknowledged_at__isnull=True):
+            alert_acknowledge(alert_id=alert.pk, acting_user=request.user)
+        self.message_user(request, "Alerts acknowledged.", messages.SUCCESS)
+
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("tws.acknowledge_alert"))
