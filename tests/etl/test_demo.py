@@ -52,7 +52,7 @@ def test_the_demo_loader_is_idempotent_and_seals_its_passwords(db: None, setting
     assert all(p.path.startswith(str(settings.VAR_DIR)) for p in PathConfig.objects.all())
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 async def test_the_embedded_server_falls_back_to_a_free_port_and_moves_the_demo_there(settings: Any) -> None:
     from asgiref.sync import sync_to_async
 

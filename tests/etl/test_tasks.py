@@ -22,7 +22,7 @@ def immediate_huey() -> Iterator[None]:
     HUEY.immediate = before
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_executed_job_runs_through_its_huey_task_after_commit(
     immediate_huey: None, make_system: Any, operator: Any
 ) -> None:
@@ -35,14 +35,14 @@ def test_an_executed_job_runs_through_its_huey_task_after_commit(
     assert job.log_lines.get().message == "via huey"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_reaper_task_is_periodic_and_thin(immediate_huey: None) -> None:
     from etl.tasks import reap_jobs_task
 
     assert reap_jobs_task.call_local() == {"reaped": 0, "requeued": 0}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 async def test_the_shutdown_drain_records_running_jobs_instead_of_losing_them(
     make_system: Any, start_job: Any, no_enqueue: None, fast_runner: None
 ) -> None:

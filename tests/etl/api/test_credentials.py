@@ -56,7 +56,7 @@ def test_saved_credentials_are_shown_without_passwords(admin_client_: Any, syste
     assert "password" not in shaped["maps"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_database_file_holds_no_plaintext_password(
     transactional_db: None, admin_client_: Any, systems: None
 ) -> None:

@@ -21,7 +21,7 @@ def finished_job(make_system: Any, start_job: Any, no_enqueue: None) -> Job:
     return job
 
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_job_list_filters_by_status_system_and_dates(

@@ -68,13 +68,13 @@ def _drill_failures(operator: Any, demo_server: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_pipeline_loads_positions_and_succeeds(shared_database_url: str, operator: Any, demo_server: str) -> None:
     _drill_success(operator, demo_server)
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_bad_credentials_and_malformed_rows_fail_clearly(
     shared_database_url: str, operator: Any, demo_server: str
 ) -> None:
@@ -83,7 +83,7 @@ def test_bad_credentials_and_malformed_rows_fail_clearly(
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_pipeline_loads_positions_and_succeeds_on_postgresql(
     shared_database_url: str, operator: Any, demo_server: str
 ) -> None:
@@ -92,7 +92,7 @@ def test_the_pipeline_loads_positions_and_succeeds_on_postgresql(
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_bad_credentials_and_malformed_rows_fail_clearly_on_postgresql(
     shared_database_url: str, operator: Any, demo_server: str
 ) -> None:

@@ -10,7 +10,7 @@ from etl.models import Job, LogLine
 from etl.services import job_cancel
 from tests.etl.conftest import alive_pids, retry_locked, wait_for
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # The step starts two children that ignore SIGTERM (so only the SIGKILL after the grace
 # stops them) and reports every pid, then waits.

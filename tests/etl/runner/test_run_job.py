@@ -9,7 +9,7 @@ import pytest
 from etl.models import Job, LogLine
 from etl.runner.job import run_job
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _lines(job: Job) -> list[LogLine]:

@@ -56,7 +56,7 @@ def _drill(url: str, make_system: Any, start_job: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_kill_9_of_the_worker_is_reaped(
     shared_database_url: str, make_system: Any, start_job: Any, no_enqueue: None
 ) -> None:
@@ -65,14 +65,14 @@ def test_kill_9_of_the_worker_is_reaped(
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_kill_9_of_the_worker_is_reaped_on_postgresql(
     shared_database_url: str, make_system: Any, start_job: Any, no_enqueue: None
 ) -> None:
     _drill(shared_database_url, make_system, start_job)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_running_job_that_never_beat_is_reaped(
     transactional_db: None, make_system: Any, start_job: Any, no_enqueue: None
 ) -> None:
@@ -88,7 +88,7 @@ def test_a_running_job_that_never_beat_is_reaped(
     assert Job.objects.get(pk=job.pk).status == "error"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_forgotten_pending_job_is_enqueued_again(
     transactional_db: None, make_system: Any, start_job: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
