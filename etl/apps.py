@@ -6,3 +6,14 @@ from django.apps import AppConfig
 class EtlConfig(AppConfig):
     name = "etl"
     verbose_name = "ETL pipelines"
+    resync_embedded_servers = ("etl.demo.server.run",)
+    resync_demo_loaders = ("etl.demo.loader.load",)
+    resync_shutdown_drains = ("etl.lifecycle.drain",)
+    resync_health_components = (("etl", "etl.health.check", False),)
+
+    def ready(self) -> None:
+        from audit import keyring
+        from etl import conf  # noqa: F401 — registers the settings check
+        from etl.services.credentials import credentials_reencrypt
+
+        keyring.register_reencryptor("etl.credential", credentials_reencrypt)

@@ -139,6 +139,15 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db.setdefault("CONN_HEALTH_CHECKS", True)
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    # Under Daphne each request runs on its own thread: persistent connections pile up one per
+    # request thread. A bounded pool (psycopg_pool) keeps the count fixed; requests wait for a slot.
+    if env.bool("DATABASE_POOL", default=False):
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=20),
+            "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+        }
 if env.str("RESYNC_TEST_DB_NAME", default=""):
     _db["TEST"] = {**_db.get("TEST", {}), "NAME": env.str("RESYNC_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

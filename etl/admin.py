@@ -1,0 +1,319 @@
+"""Admin screens of etl; every write goes through the services (one audited write path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from audit.exceptions import ResyncError
+from etl import selectors, services
+from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, System
+from etl.services.systems import validate_folder
+
+STATUS_COLOURS = {
+    "pending": "#6c757d",
+    "running": "#0d6efd",
+    "success": "#198754",
+    "error": "#dc3545",
+    "cancelled": "#fd7e14",
+}
+
+
+def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, exc: ResyncError) -> None:
+    modeladmin.message_user(request, str(exc), level=messages.ERROR)
+
+
+@admin.register(System)
+class SystemAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "active", "base_url", "updated_at")
+    list_filter = ("active",)
+    search_fields = ("code", "name")
+    readonly_fields = ("options", "updated_at")
+    fields = ("code", "name", "active", "base_url", "command", "options", "updated_at")
+    actions = ("toggle_active", "run_now")
+
+    def has_delete_permission(self, request: HttpRequest, obj: System | None = None) -> bool:
+        return False  # systems keep their job history; deactivate instead
+
+    def save_model(self, request: HttpRequest, obj: System, form: Any, change: bool) -> None:
+        saved = services.system_save(
+            code=obj.code,
+            name=obj.name,
+            active=obj.active,
+            base_url=obj.base_url,
+            command=list(obj.command or []),
+            acting_user=request.user,
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description="Activate/deactivate the selected systems", permissions=["change"])
+    def toggle_active(self, request: HttpRequest, queryset: QuerySet[System]) -> None:
+        for system in queryset:
+            services.system_toggle(system_id=system.pk, acting_user=request.user)
+        self.message_user(request, f"{queryset.count()} system(s) toggled")
+
+    @admin.action(description="Run now (today's date)", permissions=["execute"])
+    def run_now(self, request: HttpRequest, queryset: QuerySet[System]) -> None:
+        codes = [s.code for s in queryset.order_by("code")]
+        try:
+            job = services.job_execute(
+                systems=codes, options={"data_inicial": timezone.localdate().isoformat()}, acting_user=request.user
+            )
+        except ResyncError as exc:
+            _report(self, request, exc)
+            return
+        self.message_user(request, f"job {job.pk} queued for {', '.join(codes)}")
+
+    def has_execute_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("etl.execute_job"))
+
+
+class CredentialForm(forms.ModelForm):
+    """Credential form with a write-only password: empty keeps the stored one."""
+
+    password = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="write-only; leave empty to keep the stored password",
+    )
+
+    class Meta:
+        model = Credential
+        fields = ("system", "subaccount", "url", "username")
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    form = CredentialForm
+    list_display = ("system", "subaccount", "username", "url", "password_state", "password_changed_at")
+    list_filter = ("system",)
+    readonly_fields = ("password_state", "password_changed_at")
+
+    @admin.display(description="password")
+    def password_state(self, obj: Credential) -> str:
+        return "set" if obj.password_is_set else "not set"
+
+    def save_model(self, request: HttpRequest, obj: Credential, form: Any, change: bool) -> None:
+        try:
+            saved = services.credential_save(
+                system_id=obj.system_id,
+                subaccount=obj.subaccount,
+                url=obj.url,
+                username=obj.username,
+                password=form.cleaned_data.get("password") or None,
+                acting_user=request.user,
+            )
+        except ResyncError as exc:
+            _report(self, request, exc)
+            return
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Credential) -> None:
+        services.credential_delete(credential_id=obj.pk, acting_user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        for credential in queryset:
+            services.credential_delete(credential_id=credential.pk, acting_user=request.user)
+
+
+@admin.register(Fund)
+class FundAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "system", "active")
+    list_filter = ("system", "active")
+    search_fields = ("code", "name")
+    actions = ("activate", "deactivate")
+
+    def save_model(self, request: HttpRequest, obj: Fund, form: Any, change: bool) -> None:
+        saved = services.fund_save(
+            system_id=obj.system_id, code=obj.code, name=obj.name, active=obj.active, acting_user=request.user
+        )
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: Fund) -> None:
+        services.fund_delete(fund_id=obj.pk, acting_user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Fund]) -> None:
+        for fund in queryset:
+            services.fund_delete(fund_id=fund.pk, acting_user=request.user)
+
+    @admin.action(description="Activate the selected funds", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Fund]) -> None:
+        count = services.funds_set_active(
+            fund_ids=list(queryset.values_list("pk", flat=True)), active=True, acting_user=request.user
+        )
+        self.message_user(request, f"{count} fund(s) activated")
+
+    @admin.action(description="Deactivate the selected funds", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Fund]) -> None:
+        count = services.funds_set_active(
+            fund_ids=list(queryset.values_list("pk", flat=True)), active=False, acting_user=request.user
+        )
+        self.message_user(request, f"{count} fund(s) deactivated")
+
+
+class PathForm(forms.ModelForm):
+    """Report folder form: absolute, created on demand, writable."""
+
+    class Meta:
+        model = PathConfig
+        fields = ("kind", "path")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("path"):
+            try:
+                data["path"] = str(validate_folder("path", data["path"]))
+            except ResyncError as exc:
+                self.add_error("path", str(exc))
+        return data
+
+
+@admin.register(PathConfig)
+class PathConfigAdmin(admin.ModelAdmin):
+    form = PathForm
+    list_display = ("kind", "path", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: PathConfig, form: Any, change: bool) -> None:
+        saved = services.path_save(kind=obj.kind, path=obj.path, acting_user=request.user)
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: PathConfig) -> None:
+        services.path_delete(kind=obj.kind, acting_user=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PathConfig]) -> None:
+        for config in queryset:
+            services.path_delete(kind=config.kind, acting_user=request.user)
+
+
+class JobStepInline(admin.TabularInline):
+    model = JobStep
+    extra = 0
+    can_delete = False
+    fields = (
+        "order",
+        "system",
+        "status",
+        "progress",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "error_summary",
+        "line_count",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "systems_label",
+        "status_badge",
+        "progress",
+        "created_by",
+        "created_at",
+        "duration_seconds",
+    )
+    list_filter = ("status", "kind", "created_at")
+    search_fields = ("id", "trace_id", "error_summary")
+    date_hierarchy = "created_at"
+    inlines = (JobStepInline,)
+    actions = ("cancel_jobs", "rerun_jobs")
+    readonly_fields = (
+        "kind",
+        "systems",
+        "options",
+        "status_badge",
+        "progress",
+        "trace_id",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "heartbeat_at",
+        "cancel_requested_at",
+        "duration_seconds",
+        "exit_code",
+        "error_summary",
+        "hostname",
+        "rerun_of",
+        "log_tail",
+    )
+    exclude = ("status", "enqueued_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        return False  # job history is evidence
+
+    @admin.display(description="systems")
+    def systems_label(self, obj: Job) -> str:
+        return ", ".join(obj.systems)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Job) -> str:
+        colour = STATUS_COLOURS.get(obj.status, "#6c757d")
+        return format_html(
+            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:8px">{}</span>', colour, obj.status
+        )
+
+    @admin.display(description="log (last 50 lines)")
+    def log_tail(self, obj: Job) -> str:
+        lines = selectors.job_log_tail(job_id=obj.pk, lines=50)
+        if not lines:
+            return "(no output yet)"
+        body = format_html_join(
+            "\n", "{} [{}] [{}] {}", ((line.seq, line.level, line.system, line.message[:2000]) for line in lines)
+        )
+        return format_html('<pre style="max-height:30em;overflow:auto;white-space:pre-wrap">{}</pre>', body)
+
+    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        for job in queryset:
+            try:
+                services.job_cancel(job_id=job.pk, acting_user=request.user)
+            except ResyncError as exc:
+                _report(self, request, exc)
+
+    @admin.action(description="Re-run the selected jobs", permissions=["rerun"])
+    def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        for job in queryset:
+            try:
+                new = services.job_rerun(job_id=job.pk, acting_user=request.user)
+                self.message_user(request, f"job {job.pk} re-run as job {new.pk}")
+            except ResyncError as exc:
+                _report(self, request, exc)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("etl.cancel_job"))
+
+    def has_rerun_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("etl.rerun_job"))
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ("date", "system", "fund", "asset", "quantity", "price", "value", "job")
+    list_filter = ("system", "date")
+    search_fields = ("asset", "fund__code")
+    list_select_related = ("system", "fund", "job")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # positions come from the pipeline
+
+    def has_change_permission(self, request: HttpRequest, obj: Position | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Position | None = None) -> bool:
+        return False

@@ -1,0 +1,76 @@
+"""Settings of the etl app, read in one place with their defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds a step may run before it is stopped with error "timeout"; per system code, "*" for the rest.
+    "ETL_STEP_TIMEOUT_SECONDS": {"*": 3600},
+    # Seconds between SIGTERM to a step's process group and SIGKILL.
+    "ETL_CANCEL_GRACE_SECONDS": 2.0,
+    # Seconds between heartbeats of a running job (the runner also polls cancel requests then).
+    "ETL_HEARTBEAT_SECONDS": 1.0,
+    # A running job whose heartbeat is older than this is reaped as "worker lost".
+    "ETL_STALE_SECONDS": 60.0,
+    # A pending job with no live task for this long is enqueued again.
+    "ETL_PENDING_REQUEUE_SECONDS": 120.0,
+    # Log lines are inserted every this many lines or seconds, whichever comes first.
+    "ETL_LOG_BATCH_LINES": 100,
+    "ETL_LOG_BATCH_SECONDS": 0.2,
+    # Lines longer than this (bytes) are cut and marked.
+    "ETL_MAX_LINE_BYTES": 64 * 1024,
+    # Successful runs whose line counts estimate the progress of a run without [PROGRESS] lines.
+    "ETL_PROGRESS_HISTORY_RUNS": 5,
+    # The bundled demo reports server (started by `serve`): fixed port, then any free one.
+    "ETL_DEMO_SERVER_PORT": 31117,
+    # Requests allowed per user and window on execute/cancel/credentials.
+    "ETL_RATE_LIMIT_REQUESTS": 30,
+    "ETL_RATE_LIMIT_WINDOW_SECONDS": 60,
+    # /api/stats is computed at most this often per cache (seconds); finishing jobs invalidate it.
+    "ETL_STATS_CACHE_SECONDS": 10,
+    # Permission sets are reused this long per user and process by the API (seconds).
+    "ETL_PERMISSION_CACHE_SECONDS": 10,
+    # Largest JSON body accepted by the etl API (bytes).
+    "ETL_MAX_BODY_BYTES": 64 * 1024,
+}
+
+
+def get_setting(name: str) -> Any:
+    """Return the etl setting ``name`` (from Django settings, else its default)."""
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def step_timeout_seconds(system_code: str) -> float:
+    """Return the timeout of a step of ``system_code``."""
+    table = get_setting("ETL_STEP_TIMEOUT_SECONDS")
+    return float(table.get(system_code, table.get("*", DEFAULTS["ETL_STEP_TIMEOUT_SECONDS"]["*"])))
+
+
+def _positive_number(name: str, value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+@register("etl")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Report etl settings an operator set to unusable values."""
+    errors: list[CheckMessage] = []
+    for name, default in DEFAULTS.items():
+        value = get_setting(name)
+        if isinstance(default, dict):
+            ok = isinstance(value, dict) and all(_positive_number(name, v) for v in value.values())
+        else:
+            ok = _positive_number(name, value)
+        if not ok:
+            expected = "a mapping of positive numbers" if isinstance(default, dict) else "a positive number"
+            errors.append(
+                Error(
+                    f"{name} must be {expected}, not {value!r}",
+                    hint=f"fix {name} in the settings or the environment (default {default!r})",
+                    id="etl.E001",
+                )
+            )
+    return errors

@@ -1,0 +1,1 @@
+"""The bundled ETL pipeline: download reports, validate and load positions, speak the line protocol."""

@@ -1,0 +1,326 @@
+"""Run one job: each step an asyncio subprocess in its own process group, output parsed and batched."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.db import OperationalError
+from django.utils import timezone
+
+from audit.redaction import redact_text
+from etl import conf
+from etl.models import Status
+from etl.runner import protocol, store
+from etl.runner.lines import pump_lines
+
+log = logging.getLogger("resync.etl.runner")
+T = TypeVar("T")
+
+# Runners alive in this process, so a shutdown drain can stop them cleanly.
+_active: set[JobRunner] = set()
+_active_lock = threading.Lock()
+
+
+def active_runners() -> list[JobRunner]:
+    """Return the runners alive in this process."""
+    with _active_lock:
+        return list(_active)
+
+
+def kill_group(pgid: int, sig: int) -> bool:
+    """Send ``sig`` to process group ``pgid``; return whether any process received it."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _retry_locked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call ``fn`` again when SQLite reports a lock instead of waiting (shared-cache databases do)."""
+    for attempt in range(1, 40):
+        try:
+            return fn(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(min(0.01 * attempt, 0.2))  # on the runner's database thread, never the loop
+    return fn(*args, **kwargs)
+
+
+class StepRun:
+    """State of the step being run: its output counters, batch and last error lines."""
+
+    def __init__(self, plan: store.StepPlan, next_seq: int) -> None:
+        self.plan = plan
+        self.seq = next_seq
+        self.lines = 0
+        self.progress = 0
+        self.explicit_progress = False
+        self.status_text = ""
+        self.batch: list[store.Row] = []
+        self.errors: collections.deque[str] = collections.deque(maxlen=5)
+        self.tail: collections.deque[str] = collections.deque(maxlen=5)
+
+
+class JobRunner:
+    """Run the steps of one claimed job; stop them on cancel, timeout or shutdown."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.db = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"etl-job-{job_id}-db")
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stop_reason = ""  # "cancel" or "shutdown" once a stop is asked
+        self.stop_event: asyncio.Event | None = None
+        self.current_pgid: int | None = None
+        self._stamp_tick = 0.0
+        self._stamp = timezone.now()
+        self.max_bytes = int(conf.get_setting("ETL_MAX_LINE_BYTES"))
+        self.batch_lines = int(conf.get_setting("ETL_LOG_BATCH_LINES"))
+        self.batch_seconds = float(conf.get_setting("ETL_LOG_BATCH_SECONDS"))
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.db, lambda: _retry_locked(fn, *args, **kwargs))
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the runner to stop its job (thread-safe)."""
+        if self.loop is not None and self.stop_event is not None:
+            self.loop.call_soon_threadsafe(self._stop, reason)
+
+    def _stop(self, reason: str) -> None:
+        if not self.stop_reason:
+            self.stop_reason = reason
+        if self.stop_event is not None:
+            self.stop_event.set()
+
+    async def run(self) -> str:
+        """Run the job if it is still pending; return its final status (or "skipped")."""
+        self.loop = asyncio.get_running_loop()
+        self.stop_event = asyncio.Event()
+        with _active_lock:
+            _active.add(self)
+        try:
+            plan = await self._db(store.job_claim, self.job_id)
+            if plan is None:
+                return "skipped"
+            return await self._run_claimed(plan)
+        finally:
+            with _active_lock:
+                _active.discard(self)
+            await self._db(store.close_connection)
+            self.db.shutdown(wait=True)
+
+    async def _run_claimed(self, plan: store.JobPlan) -> str:
+        status: str = Status.SUCCESS
+        exit_code: int | None = 0
+        summary = ""
+        seq = plan.next_seq
+        try:
+            async with asyncio.TaskGroup() as tg:
+                beat = tg.create_task(self._heartbeat())
+                for step in plan.steps:
+                    run = StepRun(step, seq)
+                    status, exit_code, summary = await self._run_step(run)
+                    seq = run.seq
+                    if status != Status.SUCCESS:
+                        break
+                beat.cancel()
+        except Exception as exc:  # a runner bug must still end the job and its processes
+            log.exception("etl: runner of job %s failed", self.job_id)
+            self._kill_current()
+            await self._db(
+                store.job_finish,
+                self.job_id,
+                status=Status.ERROR,
+                exit_code=None,
+                summary=f"runner failed: {type(exc).__name__}: {exc}"[:500],
+            )
+            return str(Status.ERROR)
+        except asyncio.CancelledError:
+            self._kill_current()
+            # The worker thread is being torn down (shutdown timeout): record it, never leave "running".
+            await asyncio.shield(
+                self._db(
+                    store.job_finish,
+                    self.job_id,
+                    status=Status.ERROR,
+                    exit_code=None,
+                    summary="interrupted by worker shutdown; re-run it",
+                )
+            )
+            raise
+        await self._db(store.job_finish, self.job_id, status=status, exit_code=exit_code, summary=summary)
+        return str(status)
+
+    def _kill_current(self) -> None:
+        if self.current_pgid is not None:
+            kill_group(self.current_pgid, signal.SIGKILL)
+
+    async def _heartbeat(self) -> None:
+        interval = float(conf.get_setting("ETL_HEARTBEAT_SECONDS"))
+        while True:
+            await asyncio.sleep(interval)
+            if await self._db(store.heartbeat, self.job_id):
+                self._stop("cancel")
+
+    def _now(self) -> datetime:
+        # Lines of one read share a timestamp (to the millisecond): cheaper to stamp and to store.
+        tick = time.monotonic()
+        if tick - self._stamp_tick > 0.001:
+            self._stamp_tick, self._stamp = tick, timezone.now()
+        return self._stamp
+
+    def _on_line(self, run: StepRun, raw: bytes, total: int) -> None:
+        text = redact_text(protocol.decode(raw, total, self.max_bytes))
+        parsed = protocol.parse(text, run.plan.system)
+        run.lines += 1
+        if parsed.progress >= 0:
+            run.explicit_progress, run.progress, run.status_text = True, parsed.progress, text
+        elif not run.explicit_progress:
+            run.progress = protocol.estimate_progress(run.lines, run.plan.typical_lines)
+        if parsed.level in ("ERROR", "CRITICAL"):
+            run.errors.append(parsed.message[:500])
+        run.tail.append(parsed.message[:500])
+        run.batch.append((run.seq, self._now(), parsed.level, parsed.system, parsed.message))
+        run.seq += 1
+        if len(run.batch) >= self.batch_lines and self.flush_now is not None:
+            self.flush_now.set()
+
+    flush_now: asyncio.Event | None = None
+
+    async def _flush(self, run: StepRun) -> None:
+        if not run.batch:
+            return
+        rows, run.batch = run.batch, []
+        await self._db(
+            store.lines_append,
+            self.job_id,
+            run.plan.step_id,
+            rows,
+            progress=run.progress,
+            line_count=run.lines,
+            status_text=run.status_text or f"{run.lines} linhas",
+        )
+
+    async def _flusher(self, run: StepRun, done: asyncio.Event) -> None:
+        flush_now = self.flush_now
+        if flush_now is None:
+            return
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(flush_now.wait(), self.batch_seconds)
+            flush_now.clear()
+            await self._flush(run)
+
+    async def _run_step(self, run: StepRun) -> tuple[str, int | None, str]:
+        plan = run.plan
+        if self.stop_reason:
+            return self._stopped_outcome()
+        proc = await asyncio.create_subprocess_exec(
+            *plan.argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=plan.env,
+            cwd=plan.env.get("PYTHONPATH", ".").split(os.pathsep)[0],
+            start_new_session=True,  # its own session and process group: one signal reaches the whole tree
+        )
+        pgid = proc.pid
+        self.current_pgid = pgid
+        await self._db(store.step_start, plan.step_id, pid=proc.pid, pgid=pgid)
+        self.flush_now = asyncio.Event()
+        done = asyncio.Event()
+        if proc.stdout is None or proc.stderr is None:
+            raise RuntimeError("child pipes are missing")
+        outcome: tuple[str, int | None, str]
+        async with asyncio.TaskGroup() as tg:
+            readers = [
+                tg.create_task(pump_lines(proc.stdout, self.max_bytes, lambda r, t: self._on_line(run, r, t))),
+                tg.create_task(pump_lines(proc.stderr, self.max_bytes, lambda r, t: self._on_line(run, r, t))),
+            ]
+            flusher = tg.create_task(self._flusher(run, done))
+            outcome = await self._wait(proc, pgid, plan.timeout)
+            kill_group(pgid, signal.SIGKILL)  # children left behind by a finished leader go too
+            _, still = await asyncio.wait(readers, timeout=5)
+            for reader in still:  # a grandchild that escaped the group still holds the pipe
+                reader.cancel()
+            done.set()
+            self.flush_now.set()
+            await flusher
+        await self._flush(run)
+        status, exit_code, summary = outcome
+        if status == Status.ERROR and not summary:
+            lines = list(run.errors) or list(run.tail)
+            summary = f"exit code {exit_code}" + (": " + " | ".join(lines) if lines else "")
+        await self._db(
+            store.step_finish,
+            plan.step_id,
+            status=status,
+            exit_code=exit_code,
+            summary=summary,
+            progress=run.progress,
+            line_count=run.lines,
+        )
+        return status, exit_code, summary
+
+    def _stopped_outcome(self) -> tuple[str, int | None, str]:
+        if self.stop_reason == "shutdown":
+            return Status.ERROR, None, "interrupted by worker shutdown; re-run it"
+        return Status.CANCELLED, None, "cancelled by request"
+
+    async def _wait(self, proc: asyncio.subprocess.Process, pgid: int, limit: float) -> tuple[str, int | None, str]:
+        stop_event = self.stop_event
+        if stop_event is None:
+            raise RuntimeError("runner not started")
+        waiter = asyncio.ensure_future(proc.wait())
+        stopper = asyncio.ensure_future(stop_event.wait())
+        try:
+            finished, _ = await asyncio.wait({waiter, stopper}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if waiter in finished:
+            code = waiter.result()
+            if code != 0 and not self.stop_reason and await self._db(store.heartbeat, self.job_id):
+                self._stop("cancel")  # killed by the SIGTERM the cancelling process sent on this host
+            if self.stop_reason:
+                await self._terminate(proc, pgid)
+                status, _, summary = self._stopped_outcome()
+                return status, code, summary
+            return (Status.SUCCESS, 0, "") if code == 0 else (Status.ERROR, code, "")
+        await self._terminate(proc, pgid)
+        final_code = proc.returncode
+        if stop_event.is_set():
+            status, _, summary = self._stopped_outcome()
+            return status, final_code, summary
+        return Status.ERROR, final_code, f"timeout after {limit:g} s"
+
+    async def _terminate(self, proc: asyncio.subprocess.Process, pgid: int) -> None:
+        """SIGTERM the process group, SIGKILL it after the grace period."""
+        grace = float(conf.get_setting("ETL_CANCEL_GRACE_SECONDS"))
+        kill_group(pgid, signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while loop.time() < deadline:
+            if proc.returncode is not None and not kill_group(pgid, 0):
+                break
+            await asyncio.sleep(0.05)
+        kill_group(pgid, signal.SIGKILL)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 5)
+
+
+def run_job(job_id: int) -> str:
+    """Run job ``job_id`` to its end in a fresh event loop (called by the Huey task)."""
+    return asyncio.run(JobRunner(job_id).run())

@@ -1,0 +1,148 @@
+"""Typed request and response shapes of the etl API (field names kept from the React frontend)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Field, Schema
+from pydantic import ConfigDict, StrictBool, StrictStr
+
+
+class Strict(Schema):
+    """Request body that refuses unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SystemOut(Schema):
+    id: int
+    code: str
+    nome: str = Field(..., alias="name")
+    ativo: bool = Field(..., alias="active")
+    opcoes: dict[str, Any] = Field(..., alias="options")
+    base_url: str
+
+
+class OptionIn(Strict):
+    opcao: StrictStr
+    valor: Any
+
+
+class ExecuteIn(Strict):
+    sistemas: list[StrictStr]
+    data_inicial: StrictStr
+    data_final: StrictStr | None = None
+
+
+class ExecuteOneIn(Strict):
+    data_inicial: StrictStr
+    data_final: StrictStr | None = None
+
+
+class StepOut(Schema):
+    id: int
+    sistema: str
+    ordem: int
+    status: str
+    progresso: int
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    duracao_segundos: float | None
+    exit_code: int | None
+    error_summary: str
+    linhas: int
+
+
+class JobOut(Schema):
+    id: int
+    kind: str
+    sistemas: list[str]
+    opcoes: dict[str, Any]
+    status: str
+    progresso: int
+    trace_id: str
+    created_by: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    duracao_segundos: float | None
+    exit_code: int | None
+    error_summary: str
+    rerun_of: int | None
+    cancel_requested: bool
+
+
+class JobDetailOut(JobOut):
+    steps: list[StepOut]
+
+
+class LogLineOut(Schema):
+    seq: int
+    timestamp: dt.datetime
+    level: str
+    sistema: str
+    mensagem: str
+
+
+class FundIn(Strict):
+    code: StrictStr
+    name: StrictStr = ""
+    active: StrictBool = True
+
+
+class FundOut(Schema):
+    id: int
+    code: str
+    name: str
+    active: bool
+
+
+class FundsActiveIn(Strict):
+    ids: list[int]
+    ativo: StrictBool
+
+
+class PathIn(Strict):
+    path: StrictStr
+
+
+class PathOut(Schema):
+    kind: str
+    path: str
+
+
+class CountOut(Schema):
+    count: int
+
+
+class Page(Schema):
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+class JobFilter(Page):
+    status: str | None = None
+    sistema: str | None = None
+    data_de: dt.date | None = None
+    data_ate: dt.date | None = None
+
+
+class PortfolioFilter(Schema):
+    data: dt.date | None = None
+    sistema: str | None = None
+    fundo: str | None = None
+
+
+class FundFilter(Page):
+    q: str = ""
+
+
+class JobPage(Schema):
+    items: list[JobOut]
+    count: int
+
+
+class FundPage(Schema):
+    items: list[FundOut]
+    count: int

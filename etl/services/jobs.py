@@ -1,0 +1,218 @@
+"""Start, cancel and re-run jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+import audit
+from audit.context import get_correlation_id
+from etl import catalog, events
+from etl.exceptions import InvalidInput, JobNotFound, JobStateConflict, SystemBusy
+from etl.models import ACTIVE_STATUSES, FINAL_STATUSES, Credential, Job, JobStep, Status, System
+from etl.selectors import stats_forget
+
+log = logging.getLogger("resync.etl.jobs")
+OPTION_NAMES = ("data_inicial", "data_final")
+
+
+def _parse_date(field: str, value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a date as YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, f"{value!r} is not a date as YYYY-MM-DD") from None
+
+
+def validate_options(options: dict[str, Any]) -> dict[str, str]:
+    """Return the job options normalised (ISO dates), or raise naming the field."""
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise InvalidInput(unknown[0], f"unknown option; allowed: {list(OPTION_NAMES)}")
+    if options.get("data_inicial") in (None, ""):
+        raise InvalidInput("data_inicial", "is required")
+    start = _parse_date("data_inicial", options["data_inicial"])
+    end = start if options.get("data_final") in (None, "") else _parse_date("data_final", options["data_final"])
+    if end < start:
+        raise InvalidInput("data_final", f"{end} is before data_inicial {start}")
+    return {"data_inicial": start.isoformat(), "data_final": end.isoformat()}
+
+
+def required_subaccounts(system: System) -> tuple[str, ...]:
+    """Return the sub-accounts whose credentials a run of ``system`` needs."""
+    profile = catalog.profile_for(system.code)
+    if profile.subaccounts == ("",):
+        return ("",)
+    chosen = system.options.get("subcontas") or list(profile.subaccounts)
+    return tuple(a for a in profile.subaccounts if a in chosen)
+
+
+def _locked_systems(codes: list[str]) -> list[System]:
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+        raise InvalidInput("sistemas", "must be a non-empty list of system codes")
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("sistemas", "lists a system twice")
+    # Row locks on the systems serialise concurrent starts (PostgreSQL); the partial unique
+    # index on active steps is the guarantee on every database.
+    found = {s.code: s for s in System.objects.select_for_update().filter(code__in=codes).order_by("id")}
+    for code in codes:
+        system = found.get(code)
+        if system is None:
+            raise InvalidInput("sistemas", f"unknown system {code!r}")
+        if not system.active:
+            raise InvalidInput("sistemas", f"system {code!r} is inactive")
+    return [found[c] for c in codes]
+
+
+def _check_credentials(systems: list[System]) -> None:
+    for system in systems:
+        stored = {
+            c.subaccount: c
+            for c in Credential.objects.filter(system=system)
+            if c.username and c.password_sealed and (c.url or system.base_url)
+        }
+        missing = [a or "(main)" for a in required_subaccounts(system) if a not in stored]
+        if missing:
+            raise InvalidInput("credentials", f"system {system.code!r} has no credentials for {', '.join(missing)}")
+
+
+def _check_idle(systems: list[System]) -> None:
+    busy = (
+        JobStep.objects.filter(system__in=systems, status__in=ACTIVE_STATUSES)
+        .select_related("system")
+        .order_by("job_id")
+        .first()
+    )
+    if busy is not None:
+        raise SystemBusy(busy.system.code, busy.job_id)
+
+
+def _create(
+    *, kind: str, systems: list[System], options: dict[str, str], acting_user: Any, rerun_of: Job | None
+) -> Job:
+    _check_idle(systems)
+    now = timezone.now()
+    job = Job.objects.create(
+        kind=kind,
+        systems=[s.code for s in systems],
+        options=options,
+        status=Status.PENDING,
+        trace_id=get_correlation_id() or "",
+        created_by=acting_user if getattr(acting_user, "is_authenticated", False) else None,
+        created_at=now,
+        enqueued_at=now,
+        rerun_of=rerun_of,
+    )
+    try:
+        with transaction.atomic():
+            JobStep.objects.bulk_create([JobStep(job=job, system=s, order=i) for i, s in enumerate(systems, start=1)])
+    except IntegrityError:
+        _check_idle(systems)  # a concurrent start won the race: name its job
+        raise
+    audit.record(
+        "job.rerun" if rerun_of else "job.execute",
+        actor=acting_user,
+        target=f"job:{job.pk}",
+        data={"kind": kind, "systems": job.systems, "options": options, "rerun_of": rerun_of.pk if rerun_of else None},
+    )
+    events.publish(
+        job.pk,
+        events.status_message(
+            job_id=job.pk, system=",".join(job.systems), status="pending", progress=0, message="na fila"
+        ),
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: enqueue_job(job_id))
+    return job
+
+
+def enqueue_job(job_id: int) -> None:
+    """Hand job ``job_id`` to a Huey worker."""
+    from etl.tasks import run_job_task
+
+    run_job_task(job_id)
+
+
+@transaction.atomic
+def job_execute(*, systems: list[str], options: dict[str, Any], acting_user: Any, kind: str = Job.Kind.PIPELINE) -> Job:
+    """Create a job over ``systems`` (validated, idle, with credentials) and enqueue it on commit."""
+    clean = validate_options(options)
+    locked = _locked_systems(systems)
+    _check_credentials(locked)
+    return _create(kind=kind, systems=locked, options=clean, acting_user=acting_user, rerun_of=None)
+
+
+@transaction.atomic
+def job_rerun(*, job_id: int, acting_user: Any) -> Job:
+    """Create a new job with the options of finished job ``job_id``, linked to it."""
+    source = Job.objects.filter(pk=job_id).first()
+    if source is None:
+        raise JobNotFound(f"job {job_id} not found")
+    if source.status not in FINAL_STATUSES:
+        raise JobStateConflict(f"job {job_id} is {source.status}; only finished jobs can be re-run")
+    locked = _locked_systems(list(source.systems))
+    _check_credentials(locked)
+    clean = validate_options(dict(source.options))
+    return _create(kind=source.kind, systems=locked, options=clean, acting_user=acting_user, rerun_of=source)
+
+
+def finish_cancelled(job: Job, *, reason: str) -> None:
+    """Mark ``job`` and its unfinished steps cancelled (inside the caller's transaction)."""
+    now = timezone.now()
+    job.steps.filter(status__in=ACTIVE_STATUSES).update(status=Status.CANCELLED, finished_at=now, error_summary=reason)
+    job.status = Status.CANCELLED
+    job.finished_at = now
+    job.error_summary = reason
+    if job.started_at is not None:
+        job.duration_seconds = (now - job.started_at).total_seconds()
+    job.save(update_fields=["status", "finished_at", "error_summary", "duration_seconds"])
+    from etl.metrics import JOBS_TOTAL
+
+    transaction.on_commit(lambda: JOBS_TOTAL.labels(status=Status.CANCELLED).inc())
+    transaction.on_commit(stats_forget)
+    events.publish(
+        job.pk, events.job_complete_message(job_id=job.pk, status="cancelled", duration_seconds=job.duration_seconds)
+    )
+
+
+def _signal_local_steps(job_id: int) -> None:
+    # The runner polls the request with its heartbeat; when it runs on this host we also
+    # signal its process group at once so the stop starts now.
+    host = socket.gethostname()
+    for pgid in JobStep.objects.filter(
+        job_id=job_id, status=Status.RUNNING, hostname=host, pgid__isnull=False
+    ).values_list("pgid", flat=True):
+        if pgid is None:
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGTERM)
+
+
+@transaction.atomic
+def job_cancel(*, job_id: int, acting_user: Any) -> Job:
+    """Cancel a pending job now, or ask the runner of a running one to stop it (SIGTERM, then SIGKILL)."""
+    job = Job.objects.select_for_update().filter(pk=job_id).first()
+    if job is None:
+        raise JobNotFound(f"job {job_id} not found")
+    if job.status in FINAL_STATUSES:
+        raise JobStateConflict(f"job {job_id} is already {job.status}")
+    audit.record("job.cancel", actor=acting_user, target=f"job:{job.pk}", data={"status_before": job.status})
+    if job.status == Status.PENDING:
+        finish_cancelled(job, reason="cancelled before it started")
+        return job
+    if job.cancel_requested_at is None:
+        job.cancel_requested_at = timezone.now()
+        job.save(update_fields=["cancel_requested_at"])
+    transaction.on_commit(lambda: _signal_local_steps(job_id))
+    return job

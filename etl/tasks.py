@@ -1,0 +1,21 @@
+"""Huey tasks of etl: thin wrappers over the runner and the reaper."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from etl.runner.job import run_job
+from etl.runner.reaper import jobs_reap
+
+
+@db_task(retries=0)
+def run_job_task(job_id: int) -> str:
+    """Run ETL job ``job_id`` (a no-op if it is no longer pending)."""
+    return run_job(job_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def reap_jobs_task() -> dict[str, int]:
+    """Fail running jobs whose worker is gone and re-enqueue forgotten pending jobs."""
+    return jobs_reap()

@@ -1,0 +1,134 @@
+"""The runner: output persisted in order, protocol parsed, oversized and non-UTF-8 lines kept, failures summarised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from etl.models import Job, LogLine
+from etl.runner.job import run_job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _lines(job: Job) -> list[LogLine]:
+    return list(LogLine.objects.filter(job=job).order_by("seq"))
+
+
+def test_every_line_is_persisted_in_order_with_levels_and_systems(
+    make_system: Any, start_job: Any, no_enqueue: None
+) -> None:
+    make_system(
+        "maps",
+        script="""
+        import sys
+        for i in range(250):
+            print(f"[INFO] [MAPS] line {i}")
+        print("[WARNING] [MAPS] almost done")
+        print("plain output", file=sys.stderr)
+        print("[PROGRESS] [MAPS] 50 halfway")
+        """,
+    )
+    job = start_job("maps")
+    assert run_job(job.pk) == "success"
+    job.refresh_from_db()
+    lines = _lines(job)
+    assert [line.seq for line in lines] == list(range(1, 254))
+    assert [line.message for line in lines[:250]] == [f"line {i}" for i in range(250)]
+    assert {(line.level, line.system) for line in lines[250:252]} == {("WARNING", "maps"), ("INFO", "maps")}
+    assert job.status == "success"
+    assert job.exit_code == 0
+    assert job.duration_seconds is not None
+    step = job.steps.get()
+    assert step.status == "success"
+    assert step.line_count == 253
+    assert step.progress == 100
+
+
+def test_a_1mb_line_and_non_utf8_bytes_are_stored_not_fatal(make_system: Any, start_job: Any, no_enqueue: None) -> None:
+    make_system(
+        "maps",
+        script="""
+        import sys
+        sys.stdout.buffer.write(b"x" * (1024 * 1024) + b"\\n")
+        sys.stdout.buffer.write(b"caf\\xe9 \\xff\\xfe bytes\\n")
+        sys.stdout.buffer.flush()
+        print("[INFO] [MAPS] still alive")
+        """,
+    )
+    job = start_job("maps")
+    assert run_job(job.pk) == "success"
+    big, garbled, last = _lines(job)
+    assert big.message.startswith("x" * 65536)
+    assert "line cut: 1048576 bytes" in big.message
+    assert len(big.message) < 70_000
+    assert garbled.message == "caf\ufffd \ufffd\ufffd bytes"
+    assert last.message == "still alive"
+
+
+def test_non_zero_exit_fails_with_the_last_error_lines(make_system: Any, start_job: Any, no_enqueue: None) -> None:
+    make_system(
+        "maps",
+        script="""
+        import sys
+        print("[INFO] [MAPS] working")
+        print("[ERROR] [MAPS] report server refused the login")
+        sys.exit(3)
+        """,
+    )
+    job = start_job("maps")
+    assert run_job(job.pk) == "error"
+    job.refresh_from_db()
+    assert job.exit_code == 3
+    assert "report server refused the login" in job.error_summary
+
+
+def test_a_step_over_its_timeout_fails_as_timeout(
+    make_system: Any, start_job: Any, no_enqueue: None, settings: Any
+) -> None:
+    settings.ETL_STEP_TIMEOUT_SECONDS = {"*": 1}
+    settings.ETL_CANCEL_GRACE_SECONDS = 0.5
+    make_system("maps", script="import time; print('[INFO] [MAPS] sleeping'); time.sleep(60)")
+    job = start_job("maps")
+    assert run_job(job.pk) == "error"
+    job.refresh_from_db()
+    assert job.error_summary.startswith("timeout")
+
+
+def test_credentials_reach_the_child_through_its_environment_not_argv(
+    make_system: Any, start_job: Any, no_enqueue: None
+) -> None:
+    make_system(
+        "maps",
+        script="""
+        import json, os, sys
+        creds = json.loads(os.environ["ETL_CREDENTIALS"])["maps"]["_"]
+        print("[INFO] [MAPS] argv has password:", any(creds["password"] in a for a in sys.argv))
+        print("[INFO] [MAPS] user", creds["username"], "unbuffered", os.environ["PYTHONUNBUFFERED"])
+        print("[INFO] [MAPS] echo", creds["password"])
+        """,
+    )
+    job = start_job("maps")
+    assert run_job(job.pk) == "success"
+    messages = [line.message for line in _lines(job)]
+    assert messages[0] == "argv has password: False"
+    assert messages[1] == "user maps-user unbuffered 1"
+    assert "s3cret" not in messages[2]  # a child echoing the secret is masked before storage
+
+
+def test_a_pipeline_stops_at_the_first_failed_system(make_system: Any, start_job: Any, no_enqueue: None) -> None:
+    make_system("maps", script="import sys; sys.exit(1)")
+    make_system("fidc", script="print('never')")
+    job = start_job("maps", "fidc")
+    assert run_job(job.pk) == "error"
+    statuses = list(job.steps.order_by("order").values_list("status", flat=True))
+    assert statuses == ["error", "cancelled"]
+
+
+def test_a_job_no_longer_pending_is_not_run_twice(make_system: Any, start_job: Any, no_enqueue: None) -> None:
+    make_system("maps", script="print('once')")
+    job = start_job("maps")
+    assert run_job(job.pk) == "success"
+    assert run_job(job.pk) == "skipped"
+    assert LogLine.objects.filter(job=job).count() == 1
