@@ -32,6 +32,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/mypy --strict --scripts-are-modules scripts/governance
 	$(VENV)/bin/pylint -E --rcfile=pyproject.toml resync_site tws etl cachemig audit
 	$(PY) scripts/governance
 
@@ -41,7 +42,8 @@ test-sqlite: install-dev
 
 test-postgres: install-dev
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ "$$CI" = "true" ]; then \
-	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 --dist loadgroup -m postgres --cov --cov-append --cov-report= $(PYTEST_ARGS); \
+	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 --dist loadgroup -m postgres --cov --cov-append --cov-report= $(PYTEST_ARGS) \
+	    || { rc=$$?; [ $$rc -eq 5 ] && echo "no PostgreSQL tests selected" || exit $$rc; }; \
 	else echo "PostgreSQL is not reachable on 127.0.0.1:5432: PostgreSQL tests skipped"; fi
 
 test: lint test-sqlite test-postgres

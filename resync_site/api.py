@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.utils import translation
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from audit.api import router as audit_router
@@ -92,6 +93,46 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logging.getLogger("resync.api").exception("unhandled error in %s", request.path)
     detail = f"{type(exc).__name__}: {exc}" if settings.DEBUG else "internal error; see the logs"
     return error(request, 500, detail, "internal_error", correlation_id=getattr(request, "correlation_id", None))
+
+
+class MeOut(Schema):
+    username: str
+    roles: list[str]
+    is_staff: bool
+    permissions: list[str]
+    language: str
+
+
+@api.get("/me", response=MeOut, tags=["auth"], summary="Who is calling, with roles and permissions")
+def me(request: HttpRequest) -> dict[str, Any]:
+    """Return the authenticated user, their roles and permissions (the React app hides what they cannot do)."""
+    user = request.user
+    return {
+        "username": user.get_username(),
+        "roles": sorted(user.groups.values_list("name", flat=True)),
+        "is_staff": bool(user.is_staff),
+        "permissions": sorted(user.get_all_permissions()),
+        "language": getattr(request, "LANGUAGE_CODE", settings.LANGUAGE_CODE),
+    }
+
+
+class LanguageIn(Schema):
+    language: Literal["pt-br", "en"]
+
+
+@api.put("/me/language", response=MeOut, tags=["auth"], summary="Choose the interface language (pt-br or en)")
+def me_language(request: HttpRequest, payload: LanguageIn, response: HttpResponse) -> dict[str, Any]:
+    """Store the caller's language in the language cookie; the UI defaults to pt-BR."""
+    translation.activate(payload.language)
+    request.LANGUAGE_CODE = payload.language
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        payload.language,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        secure=settings.PRODUCTION,
+    )
+    return me(request)
 
 
 @api.get("/health", auth=None, tags=["health"], summary="Liveness (no I/O)")

@@ -24,6 +24,12 @@ class TokenAuth(HttpBearer):
 class ActiveSessionAuth(SessionAuth):
     """Session cookie of a logged-in, active user; CSRF is checked on unsafe methods."""
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a logged-in session this scheme does not apply: answer 401, not a CSRF 403.
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
         return user if user is not None and user.is_active else None

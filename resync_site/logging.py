@@ -30,7 +30,7 @@ class RedactionFilter(logging.Filter):
         try:
             message = record.getMessage()
         except (TypeError, ValueError):
-            message = str(record.msg)
+            message = f"{record.msg} (unformatted arguments: {record.args!r})"
         record.msg = redact_text(message)
         record.args = None
         for key, value in list(vars(record).items()):

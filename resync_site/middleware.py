@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import markcoroutinefunction
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from audit.context import correlation_scope, get_correlation_id, user_scope
 
@@ -80,3 +80,46 @@ class CorrelationIdASGIMiddleware:
                 await send(message)
 
             await self.app(scope, receive, send_with_id)
+
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    429: "rate_limited",
+    500: "internal_error",
+}
+
+
+class ApiErrorShapeMiddleware:
+    """Give every non-JSON 4xx/5xx under /api/ the one error body ``{"detail", "code"}``."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = await self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            shaped = JsonResponse(
+                {
+                    "detail": f"{response.reason_phrase}: {request.method} {request.path}",
+                    "code": _CODES.get(response.status_code, "error"),
+                },
+                status=response.status_code,
+            )
+            for header in ("Allow", "Retry-After", HEADER):
+                if header in response:
+                    shaped[header] = response[header]
+            return shaped
+        return response

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "resync_site.middleware.CorrelationIdMiddleware",
+    "resync_site.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -131,13 +132,15 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+    # A file, not :memory:, so that threads and subprocesses in tests share it (pytest-xdist suffixes it).
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test-resync.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
     _db.setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
     _db.setdefault("CONN_HEALTH_CHECKS", True)
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 if env.str("RESYNC_TEST_DB_NAME", default=""):
-    _db["TEST"] = {"NAME": env.str("RESYNC_TEST_DB_NAME")}
+    _db["TEST"] = {**_db.get("TEST", {}), "NAME": env.str("RESYNC_TEST_DB_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- caches ---------------------------------------------------------------
@@ -177,7 +180,11 @@ CHANNEL_LAYERS = {
     "default": (
         {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
         if REDIS_URL
-        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+        else {
+            "BACKEND": "resync_site.channel_layers.ThreadSafeInMemoryChannelLayer",
+            # Bursts of log lines must queue, not be dropped; late clients fill gaps from the database.
+            "CONFIG": {"capacity": 5000, "expiry": 60},
+        }
     )
 }
 
@@ -212,7 +219,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # a page that must be framed opts in with @xframe_options_sameorigin
 
 # --- Resync platform ------------------------------------------------------
 # Heavy periodic work (verification, archival) runs this often.

@@ -49,3 +49,11 @@ def test_detailed_requires_staff_or_token_when_protected(client: Client, setting
     assert client.get("/health/detailed", HTTP_AUTHORIZATION="Bearer probe-token-123").status_code == 200
     client.force_login(admin_user)
     assert client.get("/health/detailed").status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_detailed_reports_postgresql_in_the_production_database(client: Client) -> None:
+    response = client.get("/health/detailed")
+    assert response.status_code == 200
+    assert response.json()["components"]["database"]["detail"] == "postgresql"

@@ -152,8 +152,8 @@ class Runner:
             return
         base = f"http://{self.host}:{self.port}"
         log.info("serve: ready at %s", base, extra={"url": base})
-        self.out.write(f"Resync is ready: {base}/admin/  {base}/api/docs  {base}/health/detailed")
-        self.out.flush()
+        # The banner is for the person at the terminal: stderr, so stdout stays pure JSON lines.
+        print(f"Resync is ready: {base}/admin/  {base}/api/docs  {base}/health/detailed", file=sys.stderr, flush=True)
 
     async def _stop_intake(self) -> None:
         if self.daphne is None:
