@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Query, Router
+from ninja import Body, Query, Router, Status
 from ninja.decorators import decorate_view
 
 from audit.exceptions import PermissionDeniedError
@@ -213,7 +213,7 @@ def credentials(request: HttpRequest) -> Any:
 
 @router.post("/credentials", response={200: dict[str, Any], **ERRORS}, summary="Save credentials (stored encrypted)")
 @decorate_view(_body_limit)
-def credentials_save(request: HttpRequest, payload: dict[str, Any]) -> Any:
+def credentials_save(request: HttpRequest, payload: Body[dict[str, Any]]) -> Any:
     _require(request, "etl.change_credential")
     refused = _rate_refusal(request, "credentials")
     if refused is not None:
@@ -235,7 +235,7 @@ def execute(request: HttpRequest, payload: ExecuteIn) -> Any:
         options={"data_inicial": payload.data_inicial, "data_final": payload.data_final},
         acting_user=request.user,
     )
-    return 202, _job_out(job)
+    return Status(202, _job_out(job))
 
 
 @router.post("/execute/{system_id}", response={202: JobOut, **ERRORS}, summary="Run one system")
@@ -252,7 +252,7 @@ def execute_one(request: HttpRequest, system_id: str, payload: ExecuteOneIn) -> 
         acting_user=request.user,
         kind=Job.Kind.SINGLE,
     )
-    return 202, _job_out(job)
+    return Status(202, _job_out(job))
 
 
 @router.post("/cancel/{int:job_id}", response={202: JobOut, **ERRORS}, summary="Cancel a job")
@@ -261,7 +261,7 @@ def cancel(request: HttpRequest, job_id: int) -> Any:
     refused = _rate_refusal(request, "cancel")
     if refused is not None:
         return refused
-    return 202, _job_out(services.job_cancel(job_id=job_id, acting_user=request.user))
+    return Status(202, _job_out(services.job_cancel(job_id=job_id, acting_user=request.user)))
 
 
 @router.get("/jobs", response=JobPage, summary="Jobs, newest first")
@@ -305,7 +305,7 @@ def rerun(request: HttpRequest, job_id: int) -> Any:
     refused = _rate_refusal(request, "execute")
     if refused is not None:
         return refused
-    return 202, _job_out(services.job_rerun(job_id=job_id, acting_user=request.user))
+    return Status(202, _job_out(services.job_rerun(job_id=job_id, acting_user=request.user)))
 
 
 @router.get("/stats", response=dict[str, Any], summary="Execution statistics")
