@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Avg, Count
@@ -76,18 +75,6 @@ def job_state_messages(*, job_id: int) -> list[dict[str, Any]]:
             events.job_complete_message(job_id=job.pk, status=job.status, duration_seconds=job.duration_seconds)
         )
     return messages
-
-
-def log_text_lines(*, job_id: int, chunk: int = 2000) -> Iterator[str]:
-    """Yield the full log of job ``job_id`` as text lines, streaming from the database."""
-    qs = (
-        LogLine.objects.filter(job_id=job_id)
-        .order_by("seq")
-        .values_list("seq", "timestamp", "level", "system", "message")
-    )
-    for seq, timestamp, level, system, message in qs.iterator(chunk_size=chunk):
-        stamp = timestamp.isoformat().replace("+00:00", "Z")
-        yield f"{seq}\t{stamp}\t[{level}] [{system.upper()}] {message}\n"
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -164,3 +151,39 @@ def _admin_has_jobs() -> bool:
     from django.contrib import admin
 
     return admin.site.is_registered(Job)
+
+
+def log_text_page(*, job_id: int, after_seq: int, limit: int = 5000) -> tuple[str, int]:
+    """Return the log lines of job ``job_id`` after ``after_seq`` as text, and the last seq included (0 when none)."""
+    rows = list(
+        LogLine.objects.filter(job_id=job_id, seq__gt=after_seq)
+        .order_by("seq")
+        .values_list("seq", "timestamp", "level", "system", "message")[:limit]
+    )
+    text = "".join(
+        f"{seq}\t{ts.isoformat().replace('+00:00', 'Z')}\t[{level}] [{system.upper()}] {message}\n"
+        for seq, ts, level, system, message in rows
+    )
+    return text, (rows[-1][0] if rows else 0)
+
+
+def job_panel(*, job_id: int) -> dict[str, Any] | None:
+    """Return what the live panel of job ``job_id`` starts from (None when the job does not exist)."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    return {
+        "job_id": job.pk,
+        "kind": job.kind,
+        "systems": list(job.systems),
+        "status": job.status,
+        "progress": job.progress,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "duration_seconds": job.duration_seconds,
+        "error_summary": job.error_summary[:500],
+        "steps": [
+            {"system": s.system.code, "status": s.status, "progress": s.progress, "lines": s.line_count}
+            for s in job.steps.select_related("system").order_by("order")
+        ],
+    }
