@@ -109,7 +109,7 @@ def flags_card() -> dict[str, Any]:
     """Return the flags card: each flag of record on or off (and its rollout % when the flags store has one)."""
     from cachemig import flags
 
-    percentage = getattr(flags, "rollout_percentage", None)
+    percentage = vars(flags).get("rollout_percentage")  # arrives with the database-backed flags
     items = []
     for name in flags.FLAGS_OF_RECORD:
         on = flags.is_enabled(name)
