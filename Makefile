@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev setup lint typecheck test-sqlite test-postgres bench lock clean
+.PHONY: browser-deps run test install install-dev setup lint typecheck test-sqlite test-postgres bench lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,13 @@ test-postgres: install-dev
 	    || { rc=$$?; [ $$rc -eq 5 ] && echo "no PostgreSQL tests selected" || exit $$rc; }; \
 	else echo "PostgreSQL is not reachable on 127.0.0.1:5432: PostgreSQL tests skipped"; fi
 
-test: lint test-sqlite test-postgres
+# The browser tests drive the system Chromium (never a downloaded one): install it when missing.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; \
+	else echo "Chromium is missing and this is not root: browser tests will be skipped (apt-get install -y chromium)"; fi
+
+test: lint browser-deps test-sqlite test-postgres
 	$(VENV)/bin/coverage report --format=total | xargs -I{} echo "coverage: {}% of statements"
 
 bench: install-dev

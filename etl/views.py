@@ -27,7 +27,10 @@ def panel_context(request: HttpRequest, job_id: int) -> dict[str, object]:
 @permission_required("etl.view_job", raise_exception=True)
 def job_live(request: HttpRequest, job_id: int) -> HttpResponse:
     """Render the live page of one job."""
-    return render(request, "etl/job_live.html", panel_context(request, job_id))
+    from django.contrib import admin
+
+    context = {**admin.site.each_context(request), **panel_context(request, job_id)}
+    return render(request, "etl/job_live.html", context)
 
 
 async def _log_text(job_id: int) -> AsyncIterator[str]:

@@ -3,7 +3,7 @@
 A card is a dict: ``id``, ``title``, ``state`` (ok/degraded/down/unknown), optional
 ``permission`` (shown only to users who have it), ``metrics`` (``[{key, label, value}]``),
 ``chart`` (``{"kind": "stacked_bars", "title", "days": [...], "series": [{"status", "values"}]}``),
-``activity`` (recent jobs with re-run links), ``items`` (``[{label, value, state}]``) and ``link``.
+``activity`` (recent jobs with re-run links), ``rows`` (``[{label, value, state}]``) and ``link``.
 Apps that do not declare the hook yet get the built-in card of their floor below.
 """
 
@@ -120,4 +120,4 @@ def flags_card() -> dict[str, Any]:
             except Exception:  # the percentage is a courtesy; the state above is what matters
                 log.debug("dashboard: no rollout percentage for %s", name, exc_info=True)
         items.append({"label": name, "value": value, "state": "ok" if on else "unknown"})
-    return {"id": "flags", "title": _("Feature flags"), "state": "ok", "metrics": [], "items": items}
+    return {"id": "flags", "title": _("Feature flags"), "state": "ok", "metrics": [], "rows": items}

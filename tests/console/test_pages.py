@@ -28,6 +28,8 @@ def test_viewer_sees_live_panel_without_cancel(running_job: Any, viewer_client: 
     response = viewer_client.get(f"/console/jobs/{running_job.pk}/")
     html = response.content.decode()
     assert response.status_code == 200
+    assert "<title>Job" in html
+    assert "| Resync</title>" in html
     assert 'id="rs-live-config"' in html
     assert "console/live.js" in html
     assert 'data-system="maps"' in html
@@ -67,6 +69,7 @@ def test_admin_index_shows_the_dashboard_cards_in_portuguese(admin_client_: Clie
         assert f'data-card="{card}"' in html
     assert "Execuções hoje" in html
     assert "MIGRATION_USE_NEW_CACHE" in html
+    assert 'data-status=""' not in html  # no empty rows from a card dict's own methods
     assert f'href="/console/jobs/{running_job.pk}/"' in html
     assert html.index("rs-dash") < html.index("app-resync_site module")  # the app list stays below
 
