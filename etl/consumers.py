@@ -234,7 +234,15 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
 
     async def etl_event(self, event: dict[str, Any]) -> None:
         """Relay one event published by ``etl.events``."""
-        message = event.get("message")
+        await self._relay(event.get("message"))
+
+    async def etl_events(self, event: dict[str, Any]) -> None:
+        """Relay a runner batch published as one channel-layer message (one layer hop per batch, not per line)."""
+        messages = event.get("messages")
+        for message in messages if isinstance(messages, list) else ():
+            await self._relay(message)
+
+    async def _relay(self, message: Any) -> None:
         if not isinstance(message, dict) or not self.is_open:
             return
         if message.get("type") == "log":

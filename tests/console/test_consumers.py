@@ -207,3 +207,30 @@ async def test_finished_job_sends_backlog_then_completion(running_job: Any, view
     assert seqs(frames) == [1, 2, 3, 4]
     assert frames[-1]["payload"]["status"] == "SUCCESS"
     await comm.disconnect()
+
+
+async def test_a_batch_published_as_one_layer_message_is_relayed_in_order(
+    running_job: Any, viewer: Any, token_for: Any
+) -> None:
+    from channels.layers import get_channel_layer
+
+    from etl import events
+
+    token = await sync_to_async(token_for)(viewer)
+    await sync_to_async(append_lines)(running_job, 1, 3, publish=False)
+    comm = communicator(f"/ws/jobs/{running_job.pk}", token)
+    assert (await comm.connect())[0]
+    await receive_until(comm, lambda f: f["type"] == "status")
+    await sync_to_async(append_lines)(running_job, 4, 6, publish=False)
+    lines = await sync_to_async(_payloads)(running_job.pk, 1, 6)
+    batch = [{"type": "log", "payload": p} for p in lines]  # 1-3 are duplicates the consumer must drop
+    await get_channel_layer().group_send(events.job_group(running_job.pk), {"type": "etl.events", "messages": batch})
+    frames = await receive_until(comm, _is_line(6))
+    assert seqs(frames) == [4, 5, 6]
+    await comm.disconnect()
+
+
+def _payloads(job_id: int, first: int, last: int) -> list[dict[str, Any]]:
+    from etl.console_selectors import log_page_after
+
+    return log_page_after(job_id=job_id, after_seq=first - 1, until_seq=last)
