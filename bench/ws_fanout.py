@@ -2,8 +2,9 @@
 
 Path measured: child print -> runner -> database batch -> channel layer -> consumer -> websocket -> client.
 Prints delivered lines/s, p50/p95/max latency (child's print time to client receive), lost and duplicated
-lines per client, for the batched frames the live page uses and, as the baseline of the same run, the
-seed-format one-message-per-line stream.
+lines summed over the clients, for: today's publish path with batched frames (what the live page uses) and
+with seed-format frames (the baseline), and the per-batch publish proposed for etl/events.py (patched into
+the bench's own `serve` only).
 
     python bench/ws_fanout.py                 # 5 s per phase, 5,000 lines/s, 50 clients
     python bench/ws_fanout.py --seconds 30    # the issue's full run
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -98,23 +100,6 @@ def _prepare(var_dir: Path, rate: float, seconds: float, delay: float) -> tuple[
     return env, token
 
 
-def _stored_lag_ms(database: Path, job_id: int) -> tuple[float, float]:
-    """Return p50/p95 of (stored timestamp - child's print time): the runner's share of the latency."""
-    import datetime as dt
-    import sqlite3
-
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as conn:
-        rows = conn.execute("SELECT timestamp, message FROM etl_logline WHERE job_id = ?", (job_id,)).fetchall()
-    lags = sorted(
-        dt.datetime.fromisoformat(str(ts)).replace(tzinfo=dt.UTC).timestamp() - float(msg[2:].split(" ", 1)[0])
-        for ts, msg in rows
-        if msg.startswith("t=")
-    )
-    if not lags:
-        return float("nan"), float("nan")
-    return 1000 * statistics.median(lags), 1000 * lags[int(0.95 * (len(lags) - 1))]
-
-
 def _lines_of(message: dict[str, Any]) -> list[dict[str, Any]]:
     if message["type"] == "log":
         return [message["payload"]]
@@ -142,7 +127,13 @@ async def _client(session: aiohttp.ClientSession, url: str, origin: str, seen: C
                 return
 
 
-async def _phase(base: str, token: str, clients: int, batch: bool, limit_s: float, database: Path) -> dict[str, Any]:
+async def _bounded(follow: Any, limit_s: float) -> None:
+    # A client still waiting at the limit keeps what it got; the rest counts as lost.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(follow, limit_s)
+
+
+async def _phase(base: str, token: str, clients: int, batch: bool, limit_s: float) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{base}/api/execute/bench", headers=headers, json={"data_inicial": "2025-01-15"}) as r:
@@ -156,7 +147,7 @@ async def _phase(base: str, token: str, clients: int, batch: bool, limit_s: floa
         started = time.perf_counter()
         async with asyncio.TaskGroup() as tg:
             for one, ready in zip(seen, readies, strict=True):
-                tg.create_task(asyncio.wait_for(_client(session, ws_url, base, one, ready), limit_s))
+                tg.create_task(_bounded(_client(session, ws_url, base, one, ready), limit_s))
         elapsed = time.perf_counter() - started
         async with session.get(f"{base}/api/jobs/{job_id}", headers=headers) as r:
             job = await r.json()
@@ -165,10 +156,7 @@ async def _phase(base: str, token: str, clients: int, batch: bool, limit_s: floa
     delivered = sum(len(c.seqs) for c in seen)
     lost = sum(len(set(range(1, expected + 1)) - set(c.seqs)) for c in seen)
     duplicated = sum(len(c.seqs) - len(set(c.seqs)) for c in seen)
-    runner_p50, runner_p95 = await asyncio.to_thread(_stored_lag_ms, database, job_id)
     return {
-        "runner_p50_ms": runner_p50,
-        "runner_p95_ms": runner_p95,
         "job_id": job_id,
         "lines_per_job": expected,
         "delivered_lines_per_s": delivered / elapsed if elapsed else 0.0,
@@ -182,46 +170,88 @@ async def _phase(base: str, token: str, clients: int, batch: bool, limit_s: floa
     }
 
 
-async def _run(args: argparse.Namespace, env: dict[str, str], token: str) -> list[tuple[str, dict[str, Any]]]:
-    database = Path(env["RESYNC_VAR_DIR"]) / "resync.sqlite3"
+# The publish path proposed for etl/events.py: one channel-layer message per runner batch
+# (type "etl.events", which the consumer relays line by line) instead of one per line.
+SERVE_WITH_BATCH_PUBLISH = textwrap.dedent(
+    """
+    import sys
+    from asgiref.sync import async_to_sync
+    from django.core.management import execute_from_command_line
+    from etl import events
+
+    def _send(job_id, messages):
+        from channels.layers import get_channel_layer
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        event = {"type": "etl.events", "messages": list(messages)}
+        async def send_all():
+            await layer.group_send(events.ALL_JOBS_GROUP, event)
+            await layer.group_send(events.job_group(job_id), event)
+        async_to_sync(send_all)()
+
+    events._send = _send
+    execute_from_command_line(["manage.py", *sys.argv[1:]])
+    """
+)
+
+PHASES = (
+    ("current: per-line publish, log_batch", False, True),
+    ("current: per-line publish, seed log", False, False),
+    ("proposed: per-batch publish, log_batch", True, True),
+)
+
+
+async def _serve(env: dict[str, str], batch_publish: bool) -> tuple[asyncio.subprocess.Process, str]:
     port = _free_port()
+    entry = ["-c", SERVE_WITH_BATCH_PUBLISH] if batch_publish else ["manage.py"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "manage.py",
+        *entry,
         "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         cwd=str(ROOT),
-        env=env,
+        env={**env, "DJANGO_SETTINGS_MODULE": "resync_site.settings", "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            try:
+                async with session.get(f"{base}/health") as r:
+                    if r.status == 200:
+                        return proc, base
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("serve did not start")
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    proc.send_signal(signal.SIGINT)
     try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                try:
-                    async with session.get(f"{base}/health") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.2)
-        timeout = args.seconds * 10 + 60
-        results = [("batched (log_batch)", await _phase(base, token, args.clients, True, timeout, database))]
-        if not args.skip_baseline:
-            results.append(
-                ("seed format (one log per frame)", await _phase(base, token, args.clients, False, timeout, database))
-            )
-        return results
-    finally:
-        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.wait(), 15)
+    except TimeoutError:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+async def _run(args: argparse.Namespace, env: dict[str, str], token: str) -> list[tuple[str, dict[str, Any]]]:
+    limit_s = args.seconds * 6 + 60
+    results = []
+    for name, batch_publish, batch_frames in PHASES:
+        if name not in args.phases:
+            continue
+        proc, base = await _serve(env, batch_publish)
         try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            os.killpg(proc.pid, signal.SIGKILL)
+            results.append((name, await _phase(base, token, args.clients, batch_frames, limit_s)))
+        finally:
+            await _stop(proc)
+    return results
 
 
 def main() -> None:
@@ -230,26 +260,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds the job prints (issue: 30)")
     parser.add_argument("--rate", type=float, default=5000.0, help="lines per second printed by the child")
     parser.add_argument("--clients", type=int, default=50, help="websocket clients following the job")
-    parser.add_argument("--skip-baseline", action="store_true", help="only the batched phase")
+    parser.add_argument("--phases", nargs="*", default=[p[0] for p in PHASES], help="phases to run, by name")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ws-fanout-") as tmp:
         env, token = _prepare(Path(tmp), args.rate, args.seconds, delay=3.0)
         results = asyncio.run(_run(args, env, token))
-    print(
-        f"ws_fanout: {args.rate:.0f} lines/s for {args.seconds:.0f} s to {args.clients} clients"
-        " (embedded serve, SQLite)"
-    )
+    print(f"ws_fanout: {args.rate:.0f} lines/s for {args.seconds:.0f} s to {args.clients} clients (serve, SQLite)")
     for name, r in results:
         print(
-            f"  {name:32s} lines/job={r['lines_per_job']} delivered={r['delivered_lines_per_s']:.0f} lines/s "
+            f"  {name:40s} lines/job={r['lines_per_job']} delivered={r['delivered_lines_per_s']:.0f} lines/s "
             f"frames={r['frames']} p50={r['p50_ms']:.0f} ms p95={r['p95_ms']:.0f} ms max={r['max_ms']:.0f} ms "
-            f"lost={r['lost']} duplicated={r['duplicated']} completed={r['completed_clients']}/{args.clients} "
-            f"(print->stored p50={r['runner_p50_ms']:.0f} ms p95={r['runner_p95_ms']:.0f} ms)"
+            f"lost={r['lost']} duplicated={r['duplicated']} completed={r['completed_clients']}/{args.clients}"
         )
-    if len(results) == 2 and results[0][1]["p95_ms"] > 0:
-        ratio = results[1][1]["p95_ms"] / results[0][1]["p95_ms"]
-        frames = results[1][1]["frames"] / max(1, results[0][1]["frames"])
-        print(f"  baseline/batched: p95 x{ratio:.2f}, frames x{frames:.1f}")
+    by_name = dict(results)
+    current, proposed = by_name.get(PHASES[0][0]), by_name.get(PHASES[2][0])
+    if current and proposed and proposed["p95_ms"] > 0:
+        print(
+            f"  current/proposed: p95 x{current['p95_ms'] / proposed['p95_ms']:.1f}, "
+            f"delivered x{proposed['delivered_lines_per_s'] / max(1.0, current['delivered_lines_per_s']):.1f} faster"
+        )
 
 
 if __name__ == "__main__":

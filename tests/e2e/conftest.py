@@ -53,6 +53,19 @@ SETUP = textwrap.dedent(
                                       command=[sys.executable, "-c", SCRIPT, str(total), str(pause)], acting_user=None)
         services.credential_save(system_id=system.pk, url="http://127.0.0.1:9", username="demo",
                                  password="demo-password", acting_user=None)
+    # A finished run of 100,000 lines for the windowed view.
+    from django.utils import timezone
+    from etl.models import Job, JobStep, LogLine, System
+    now = timezone.now()
+    big = Job.objects.create(kind="single", systems=["slowdemo"], options={"data_inicial": "2025-01-15"},
+                             status="success", created_at=now, started_at=now, finished_at=now, duration_seconds=1)
+    step = JobStep.objects.create(job=big, system=System.objects.get(code="slowdemo"), order=1, status="success",
+                                  progress=100, line_count=100000)
+    levels = ("DEBUG", "INFO", "INFO", "WARNING", "ERROR")
+    LogLine.objects.bulk_create(
+        (LogLine(job=big, step=step, seq=n, timestamp=now, level=levels[n % 5], system="slowdemo", message=f"big line {n}")
+         for n in range(1, 100001)), batch_size=5000)
+    print("BIG_JOB=" + str(big.pk))
     """
 )
 
@@ -64,6 +77,7 @@ class Server:
     url: str
     database: Path
     var_dir: Path
+    big_job: int
 
 
 def _free_port() -> int:
@@ -105,7 +119,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
     env.update(RESYNC_VAR_DIR=str(var_dir), RESYNC_ADMIN_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1")
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "demo_setup")
-    _manage(env, "shell", "-c", f"SCRIPT = {SLOW_SCRIPT!r}\n{SETUP}")
+    out = _manage(env, "shell", "-c", f"SCRIPT = {SLOW_SCRIPT!r}\n{SETUP}")
+    big_job = int(next(line[8:] for line in out.splitlines() if line.startswith("BIG_JOB=")))
     port = _free_port()
     log = (var_dir / "serve.log").open("w")
     proc = subprocess.Popen(
@@ -129,7 +144,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
             raise RuntimeError("serve did not start: " + (var_dir / "serve.log").read_text()[-3000:])
         time.sleep(0.2)
     try:
-        yield Server(url=url, database=var_dir / "resync.sqlite3", var_dir=var_dir)
+        yield Server(url=url, database=var_dir / "resync.sqlite3", var_dir=var_dir, big_job=big_job)
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -6,6 +6,7 @@ import sqlite3
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, Server
 
@@ -77,3 +78,23 @@ def test_operator_cancels_a_run_and_sees_its_status_change(page: Any, server: Se
     page.wait_for_selector('[data-role="job-status"][data-status="cancelled"]', timeout=60_000)
     assert _db(server, "SELECT status FROM etl_job WHERE id = ?", job_id) == [("cancelled",)]
     page.screenshot(path=str(ARTIFACTS / "live-cancelled.png"))
+
+
+def test_a_100k_line_run_stays_windowed_filters_and_scrolls(page: Any, server: Server) -> None:
+    page.goto(f"{server.url}/console/jobs/{server.big_job}/")
+    page.wait_for_function("window.resyncLive && window.resyncLive.lastSeq() === 100000", timeout=120_000)
+    assert page.locator(".rs-log-row").count() < 200  # only the rows in sight exist
+    assert page.locator(".rs-log-row").last.get_attribute("data-seq") == "100000"  # following: at the bottom
+
+    page.uncheck('[data-role="levels"] input[value="DEBUG"]')
+    page.uncheck('[data-role="levels"] input[value="INFO"]')
+    expect(page.locator('[data-role="count"]')).to_have_text("40000 / 100000")
+    levels = {t.split()[1] for t in page.locator(".rs-log-row .rs-meta").all_inner_texts()}
+    assert levels <= {"WARNING", "ERROR"}
+
+    page.evaluate("document.querySelector('[data-role=viewport]').scrollTop = 18 * 20000")
+    page.wait_for_timeout(200)  # one animation frame renders the new window
+    shown = [int(s) for s in page.locator(".rs-log-row").evaluate_all("rows => rows.map(r => r.dataset.seq)")]
+    assert min(shown) < 50000 < max(shown)  # the middle of the filtered run, without rendering it all
+    assert page.locator('[data-role="follow"]').is_checked() is False  # scrolling up paused following
+    page.screenshot(path=str(ARTIFACTS / "live-100k-filtered.png"))
