@@ -63,8 +63,9 @@ SETUP = textwrap.dedent(
                                   progress=100, line_count=100000)
     levels = ("DEBUG", "INFO", "INFO", "WARNING", "ERROR")
     LogLine.objects.bulk_create(
-        (LogLine(job=big, step=step, seq=n, timestamp=now, level=levels[n % 5], system="slowdemo", message=f"big line {n}")
-         for n in range(1, 100001)), batch_size=5000)
+        (LogLine(job=big, step=step, seq=n, timestamp=now, level=levels[n % 5], system="slowdemo",
+                 message=f"big line {n}") for n in range(1, 100001)),
+        batch_size=5000)
     print("BIG_JOB=" + str(big.pk))
     """
 )
