@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 from typing import Any
@@ -78,7 +79,9 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         self.single_job: int | None = None
         self.batch = False
         self.sent_seq: dict[int, int] = {}  # subscribed job -> last seq handed to the client
-        self.buffer: dict[int, list[dict[str, Any]]] = {}
+        # Batched clients: per job, JSON fragments of lines (``{..},{..}``) and how many lines they hold.
+        self.buffer: dict[int, list[str]] = {}
+        self.buffered = 0
         self.is_open = False
         self.closing = asyncio.Event()
         self.flush_lock = asyncio.Lock()  # batches and the status after them leave in order
@@ -209,13 +212,40 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     async def _emit_lines(self, job_id: int, lines: list[dict[str, Any]]) -> None:
         self.sent_seq[job_id] = lines[-1]["seq"]
         if self.batch:
-            pending = self.buffer.setdefault(job_id, [])
-            pending.extend(lines)
-            if len(pending) >= MAX_BATCH:
-                await self._flush()
+            await self._buffer(job_id, _dumps(lines)[1:-1], len(lines))
             return
         for line in lines:
             await self._send_json({"type": "log", "payload": line})
+
+    async def _buffer(self, job_id: int, fragment: str, count: int) -> None:
+        self.buffer.setdefault(job_id, []).append(fragment)
+        self.buffered += count
+        if self.buffered >= MAX_BATCH:
+            await self._flush()
+
+    async def etl_lines(self, event: dict[str, Any]) -> None:
+        """Relay a contiguous run of log lines published pre-serialised (``lines``: a JSON array).
+
+        The common case (the next lines of a followed job, batched client) costs one string append per
+        client: the lines are neither parsed nor serialised again, so fan-out stays cheap.
+        """
+        job_id, first, last, raw = (
+            event.get("job_id"),
+            event.get("first_seq"),
+            event.get("last_seq"),
+            event.get("lines"),
+        )
+        if not (isinstance(job_id, int) and isinstance(first, int) and isinstance(last, int) and isinstance(raw, str)):
+            return
+        if not self.is_open or job_id not in self.sent_seq or last <= self.sent_seq[job_id]:
+            return
+        if self.batch and first == self.sent_seq[job_id] + 1 and raw.startswith("[") and raw.endswith("]"):
+            self.sent_seq[job_id] = last
+            await self._buffer(job_id, raw[1:-1], last - first + 1)
+            return
+        payloads = json.loads(raw)  # overlap, gap or a seed-format client: the general path
+        if isinstance(payloads, list) and payloads:
+            await self._live_lines(payloads)
 
     async def _live_line(self, payload: dict[str, Any]) -> None:
         job_id = payload.get("job_id")
@@ -239,8 +269,38 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     async def etl_events(self, event: dict[str, Any]) -> None:
         """Relay a runner batch published as one channel-layer message (one layer hop per batch, not per line)."""
         messages = event.get("messages")
+        run: list[dict[str, Any]] = []  # consecutive log lines of one job, handled together
         for message in messages if isinstance(messages, list) else ():
+            payload = message.get("payload") if isinstance(message, dict) else None
+            if message.get("type") == "log" and isinstance(payload, dict) and isinstance(payload.get("seq"), int):
+                if run and run[0].get("job_id") != payload.get("job_id"):
+                    await self._live_lines(run)
+                    run = []
+                run.append(payload)
+                continue
+            if run:
+                await self._live_lines(run)
+                run = []
             await self._relay(message)
+        if run:
+            await self._live_lines(run)
+
+    async def _live_lines(self, payloads: list[dict[str, Any]]) -> None:
+        job_id = payloads[0].get("job_id")
+        if not self.is_open or not isinstance(job_id, int) or job_id not in self.sent_seq:
+            return
+        last = self.sent_seq[job_id]
+        fresh = [p for p in payloads if p["seq"] > last]
+        contiguous = all(b["seq"] == a["seq"] + 1 for a, b in itertools.pairwise(fresh))
+        if not fresh or not contiguous:
+            for payload in fresh:
+                await self._live_line(payload)
+            return
+        if fresh[0]["seq"] > last + 1:
+            await self._fill(job_id, until_seq=fresh[0]["seq"] - 1)
+            fresh = [p for p in fresh if p["seq"] > self.sent_seq[job_id]]
+        if fresh:
+            await self._emit_lines(job_id, fresh)
 
     async def _relay(self, message: Any) -> None:
         if not isinstance(message, dict) or not self.is_open:
@@ -256,10 +316,13 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         async with self.flush_lock:
             if not self.buffer:
                 return
-            pending, self.buffer = self.buffer, {}
-            for job_id, lines in pending.items():
-                if lines:
-                    await self._send_json({"type": "log_batch", "payload": {"job_id": job_id, "lines": lines}})
+            pending, self.buffer, self.buffered = self.buffer, {}, 0
+            for job_id, fragments in pending.items():
+                lines = ",".join(f for f in fragments if f)
+                if lines and self.is_open:
+                    await self.send(
+                        text_data=f'{{"type":"log_batch","payload":{{"job_id":{job_id},"lines":[{lines}]}}}}'
+                    )
 
     async def _flush_loop(self) -> None:
         while not self.closing.is_set():
@@ -270,4 +333,8 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
 
     async def _send_json(self, message: dict[str, Any]) -> None:
         if self.is_open:
-            await self.send(text_data=json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+            await self.send(text_data=_dumps(message))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

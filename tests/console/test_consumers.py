@@ -234,3 +234,62 @@ def _payloads(job_id: int, first: int, last: int) -> list[dict[str, Any]]:
     from etl.console_selectors import log_page_after
 
     return log_page_after(job_id=job_id, after_seq=first - 1, until_seq=last)
+
+
+async def test_a_batch_with_a_hole_is_completed_from_the_database(
+    running_job: Any, viewer: Any, token_for: Any
+) -> None:
+    from channels.layers import get_channel_layer
+
+    from etl import events
+
+    token = await sync_to_async(token_for)(viewer)
+    comm = communicator(f"/ws/jobs/{running_job.pk}?batch=1", token)
+    assert (await comm.connect())[0]
+    await receive_until(comm, lambda f: f["type"] == "status")
+    await sync_to_async(append_lines)(running_job, 1, 9, publish=False)
+    lines = await sync_to_async(_payloads)(running_job.pk, 1, 9)
+    # 1-3 then 7-9 arrive; 4-6 were lost on the way but are in the database.
+    batch = [{"type": "log", "payload": p} for p in lines if p["seq"] not in (4, 5, 6)]
+    await get_channel_layer().group_send(events.job_group(running_job.pk), {"type": "etl.events", "messages": batch})
+    frames = await receive_until(comm, _is_line(9))
+    assert seqs(frames) == list(range(1, 10))
+    await comm.disconnect()
+
+
+async def _send_lines_event(job_id: int, lines: list[dict[str, Any]]) -> None:
+    import json
+
+    from channels.layers import get_channel_layer
+
+    from etl import events
+
+    event = {
+        "type": "etl.lines",
+        "job_id": job_id,
+        "first_seq": lines[0]["seq"],
+        "last_seq": lines[-1]["seq"],
+        "lines": json.dumps(lines),
+    }
+    await get_channel_layer().group_send(events.job_group(job_id), event)
+
+
+@pytest.mark.parametrize("batch", [True, False])
+async def test_pre_serialised_runs_are_relayed_once_each_without_gap(
+    running_job: Any, viewer: Any, token_for: Any, batch: bool
+) -> None:
+    token = await sync_to_async(token_for)(viewer)
+    await sync_to_async(append_lines)(running_job, 1, 12, publish=False)
+    lines = await sync_to_async(_payloads)(running_job.pk, 1, 12)
+    comm = communicator(f"/ws/jobs/{running_job.pk}?last_seq=2" + ("&batch=1" if batch else ""), token)
+    assert (await comm.connect())[0]
+    await receive_until(comm, lambda f: f["type"] == "status")  # backlog 3..12 already sent
+    await sync_to_async(append_lines)(running_job, 13, 20, publish=False)
+    more = await sync_to_async(_payloads)(running_job.pk, 13, 20)
+    await _send_lines_event(running_job.pk, lines[8:])  # 9..12 again: duplicates, dropped
+    await _send_lines_event(running_job.pk, more[:3])  # 13..15: the next lines
+    await _send_lines_event(running_job.pk, more[5:])  # 18..20: 16 and 17 were lost, read from the database
+    frames = await receive_until(comm, _is_line(20))
+    assert seqs(frames) == list(range(13, 21))
+    assert {f["type"] for f in frames if f["type"] != "status"} == ({"log_batch"} if batch else {"log"})
+    await comm.disconnect()
