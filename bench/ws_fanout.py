@@ -179,6 +179,7 @@ async def _phase(base: str, token: str, clients: int, batch: bool, limit_s: floa
     duplicated = sum(len(c.seqs) - len(set(c.seqs)) for c in seen)
     return {
         "job_id": job_id,
+        "job_status": f"{job['status']} {job.get('error_summary', '')[:100]}".strip(),
         "connect_s": connected_s,
         "lines_per_job": expected,
         "delivered_lines_per_s": delivered / elapsed if elapsed else 0.0,
@@ -235,7 +236,7 @@ PHASES = (
 )
 
 
-async def _serve(env: dict[str, str], batch_publish: bool) -> tuple[asyncio.subprocess.Process, str]:
+async def _serve(env: dict[str, str], batch_publish: bool, log: Any) -> tuple[asyncio.subprocess.Process, str]:
     port = _free_port()
     entry = ["-c", SERVE_WITH_BATCH_PUBLISH] if batch_publish else ["manage.py"]
     proc = await asyncio.create_subprocess_exec(
@@ -248,8 +249,8 @@ async def _serve(env: dict[str, str], batch_publish: bool) -> tuple[asyncio.subp
         str(port),
         cwd=str(ROOT),
         env={**env, "DJANGO_SETTINGS_MODULE": "resync_site.settings", "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -273,13 +274,13 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-async def _run(args: argparse.Namespace, env: dict[str, str], token: str) -> list[tuple[str, dict[str, Any]]]:
+async def _run(args: argparse.Namespace, env: dict[str, str], token: str, log: Any) -> list[tuple[str, dict[str, Any]]]:
     limit_s = args.seconds * 4 + 45
     results = []
     for name, batch_publish, batch_frames in PHASES:
         if name not in args.phases:
             continue
-        proc, base = await _serve(env, batch_publish)
+        proc, base = await _serve(env, batch_publish, log)
         try:
             results.append((name, await _phase(base, token, args.clients, batch_frames, limit_s)))
         finally:
@@ -294,17 +295,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000.0, help="lines per second printed by the child")
     parser.add_argument("--clients", type=int, default=50, help="websocket clients following the job")
     parser.add_argument("--phases", nargs="*", default=[p[0] for p in PHASES], help="phases to run, by name")
+    parser.add_argument("--serve-log", default="", help="keep the servers' output in this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ws-fanout-") as tmp:
         env, token = _prepare(Path(tmp), args.rate, args.seconds, delay=3.0)
-        results = asyncio.run(_run(args, env, token))
+        log_path = Path(args.serve_log) if args.serve_log else Path(tmp) / "serve.log"
+        with log_path.open("ab") as log:
+            results = asyncio.run(_run(args, env, token, log))
     print(f"ws_fanout: {args.rate:.0f} lines/s for {args.seconds:.0f} s to {args.clients} clients (serve, SQLite)")
     for name, r in results:
         print(
             f"  {name:40s} lines/job={r['lines_per_job']} delivered={r['delivered_lines_per_s']:.0f} lines/s "
             f"frames={r['frames']} p50={r['p50_ms']:.0f} ms p95={r['p95_ms']:.0f} ms max={r['max_ms']:.0f} ms "
             f"lost={r['lost']} duplicated={r['duplicated']} completed={r['completed_clients']}/{args.clients} "
-            f"late={r['late']} all-connected-after={r['connect_s']:.1f} s"
+            f"late={r['late']} all-connected-after={r['connect_s']:.1f} s job={r['job_status']}"
         )
     by_name = dict(results)
     current, proposed = by_name.get(PHASES[0][0]), by_name.get(PHASES[2][0])

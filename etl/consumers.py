@@ -308,6 +308,11 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         if message.get("type") == "log":
             await self._live_line(message.get("payload") or {})
             return
+        job_id = (message.get("payload") or {}).get("job_id")
+        if message.get("type") == "job_complete" and job_id in self.sent_seq:
+            # The last lines' live messages may have been dropped and no later line will reveal
+            # the gap: read the tail from the database before saying the job is over.
+            await self._fill(job_id, until_seq=None)
         await self._flush()  # a status never overtakes the lines before it
         await self._send_json(message)
 

@@ -24,6 +24,7 @@
   var finished = !!FINAL[String(config.status).toUpperCase()];
   var startedAt = config.started_at ? Date.parse(config.started_at) : null;
   var finishedAt = config.finished_at ? Date.parse(config.finished_at) : null;
+  var completed = false; // job_complete received on this page: the stream is whole
   var socket = null, attempts = 0, reconnectTimer = null, renderQueued = false;
 
   function passes(line) {
@@ -118,6 +119,7 @@
 
   function onComplete(p) {
     finished = true;
+    completed = true;
     setBadge($("job-status"), p.status);
     if (startedAt && p.duracao_segundos != null) finishedAt = startedAt + p.duracao_segundos * 1000;
     else finishedAt = Date.now();
@@ -165,7 +167,7 @@
     socket.onclose = function () {
       setConn("offline");
       socket = null;
-      if (finished && lines.length) return; // nothing more will come
+      if (completed) return; // the backlog and job_complete arrived: nothing more will come
       attempts++;
       var delay = Math.min(10000, 500 * Math.pow(2, attempts - 1)) * (0.75 + Math.random() * 0.5);
       reconnectTimer = window.setTimeout(connect, delay);
@@ -187,7 +189,7 @@
     seqs: function () { return lines.map(function (l) { return l.seq; }); },
     socket: function () { return socket; },
     connected: function () { return !!socket && socket.readyState === WebSocket.OPEN; },
-    finished: function () { return finished; }
+    finished: function () { return completed; }
   };
   connect();
 })();

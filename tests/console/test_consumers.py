@@ -293,3 +293,20 @@ async def test_pre_serialised_runs_are_relayed_once_each_without_gap(
     assert seqs(frames) == list(range(13, 21))
     assert {f["type"] for f in frames if f["type"] != "status"} == ({"log_batch"} if batch else {"log"})
     await comm.disconnect()
+
+
+async def test_lines_whose_messages_were_lost_at_the_end_arrive_before_job_complete(
+    running_job: Any, viewer: Any, token_for: Any
+) -> None:
+    from etl.runner import store
+
+    token = await sync_to_async(token_for)(viewer)
+    comm = communicator(f"/ws/jobs/{running_job.pk}?batch=1", token)
+    assert (await comm.connect())[0]
+    await receive_until(comm, lambda f: f["type"] == "status")
+    await sync_to_async(append_lines)(running_job, 1, 5)
+    await sync_to_async(append_lines)(running_job, 6, 8, publish=False)  # the last messages were dropped
+    await sync_to_async(store.job_finish)(running_job.pk, status="success", exit_code=0, summary="")
+    frames = await receive_until(comm, lambda f: f["type"] == "job_complete")
+    assert seqs(frames) == list(range(1, 9))
+    await comm.disconnect()
