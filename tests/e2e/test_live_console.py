@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, Server
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]  # one server per run
 
 START_RUN = """async (system) => {
   const token = document.querySelector('#rs-dash input[name=csrfmiddlewaretoken]').value;
