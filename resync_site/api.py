@@ -135,6 +135,13 @@ def me_language(request: HttpRequest, payload: LanguageIn, response: HttpRespons
     return me(request)
 
 
+@api.get("/dashboard", tags=["dashboard"], summary="Cards of the operations dashboard the caller may see")
+def dashboard(request: HttpRequest) -> dict[str, Any]:
+    from resync_site.dashboard import collect
+
+    return collect(request.user)
+
+
 @api.get("/health", auth=None, tags=["health"], summary="Liveness (no I/O)")
 def health(request: HttpRequest) -> dict[str, Any]:
     """Return liveness, as /health does."""

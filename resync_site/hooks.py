@@ -7,7 +7,8 @@ An app's ``AppConfig`` may declare, as tuples of dotted paths:
 - ``resync_shutdown_drains``: ``async def drain() -> None``, run before the database closes;
 - ``resync_embedded_servers``: ``async def run(tg, host: str) -> str`` (returns its base URL), `serve` only;
 - ``resync_demo_loaders``: ``def load() -> str`` (returns a summary), run by ``demo_setup``;
-- ``resync_health_components``: ``(name, dotted path, critical)`` triples for /health/detailed.
+- ``resync_health_components``: ``(name, dotted path, critical)`` triples for /health/detailed;
+- ``resync_dashboard_cards``: ``def card() -> dict`` for the admin index dashboard (shape in ``resync_site.dashboard``).
 """
 
 from __future__ import annotations

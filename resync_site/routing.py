@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from etl.routing import websocket_urlpatterns as etl_websocket_urlpatterns
+
+websocket_urlpatterns: list[Any] = [*etl_websocket_urlpatterns]

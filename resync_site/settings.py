@@ -251,6 +251,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- security -------------------------------------------------------------
 if PRODUCTION:

@@ -1,0 +1,189 @@
+"""Read queries of the operator console: log pages after a seq, job snapshots and the ETL dashboard card."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Avg, Count
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from etl import events
+from etl.models import FINAL_STATUSES, Job, LogLine, Status
+
+STATUS_ORDER = (Status.SUCCESS, Status.ERROR, Status.CANCELLED, Status.RUNNING, Status.PENDING)
+
+
+def log_payload(line: LogLine) -> dict[str, Any]:
+    """Return the client payload of ``line`` (DESIGN.md §4.2 ``log`` plus ``seq``)."""
+    message = events.log_message(
+        job_id=line.job_id,
+        seq=line.seq,
+        level=line.level,
+        system=line.system,
+        message=line.message,
+        timestamp=line.timestamp,
+    )
+    payload: dict[str, Any] = message["payload"]
+    return payload
+
+
+def log_page_after(
+    *, job_id: int, after_seq: int, limit: int = 1000, until_seq: int | None = None
+) -> list[dict[str, Any]]:
+    """Return up to ``limit`` log payloads of job ``job_id`` with ``after_seq < seq [<= until_seq]``, in order."""
+    qs = LogLine.objects.filter(job_id=job_id, seq__gt=after_seq)
+    if until_seq is not None:
+        qs = qs.filter(seq__lte=until_seq)
+    return [log_payload(line) for line in qs.order_by("seq")[:limit]]
+
+
+def job_exists(*, job_id: int) -> bool:
+    """Return whether job ``job_id`` exists."""
+    return Job.objects.filter(pk=job_id).exists()
+
+
+def job_state_messages(*, job_id: int) -> list[dict[str, Any]]:
+    """Return the ``status`` messages describing job ``job_id`` now (job, then steps) and ``job_complete`` if done."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return []
+    messages = [
+        events.status_message(
+            job_id=job.pk,
+            system=",".join(job.systems),
+            status=job.status,
+            progress=job.progress,
+            message=job.error_summary[:200],
+        )
+    ]
+    for step in job.steps.select_related("system").order_by("order"):
+        messages.append(
+            events.status_message(
+                job_id=job.pk,
+                system=step.system.code,
+                status=step.status,
+                progress=step.progress,
+                message=step.error_summary[:200] or f"{step.line_count} linhas",
+            )
+        )
+    if job.status in FINAL_STATUSES:
+        messages.append(
+            events.job_complete_message(job_id=job.pk, status=job.status, duration_seconds=job.duration_seconds)
+        )
+    return messages
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
+def executions_per_day(*, days: int = 14) -> dict[str, Any]:
+    """Return jobs created per day over the last ``days`` days, stacked by status."""
+    today = timezone.localdate()
+    first = today - dt.timedelta(days=days - 1)
+    tz = timezone.get_current_timezone()
+    rows = (
+        Job.objects.filter(created_at__gte=_day_start(first))
+        .annotate(day=TruncDate("created_at", tzinfo=tz))
+        .values("day", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[tuple[dt.date, str], int] = {(r["day"], r["status"]): r["n"] for r in rows}
+    labels = [first + dt.timedelta(days=i) for i in range(days)]
+    return {
+        "days": [d.isoformat() for d in labels],
+        "series": [{"status": str(s), "values": [counts.get((d, s), 0) for d in labels]} for s in STATUS_ORDER],
+    }
+
+
+def recent_activity(*, limit: int = 8) -> list[dict[str, Any]]:
+    """Return the latest jobs with what the dashboard shows and whether they can be re-run."""
+    items = []
+    for job in Job.objects.select_related("created_by").order_by("-id")[:limit]:
+        items.append(
+            {
+                "job_id": job.pk,
+                "systems": ",".join(job.systems),
+                "status": job.status,
+                "created_at": job.created_at.isoformat(),
+                "duration_seconds": round(job.duration_seconds) if job.duration_seconds is not None else None,
+                "by": job.created_by.get_username() if job.created_by else "",
+                "rerunnable": job.status in FINAL_STATUSES,
+                "url": reverse("etl-console:job-live", args=[job.pk]),
+            }
+        )
+    return items
+
+
+def dashboard_card() -> dict[str, Any]:
+    """Return the ETL card of the operations dashboard."""
+    today = _day_start(timezone.localdate())
+    todays = Job.objects.filter(created_at__gte=today)
+    by_status = {r["status"]: r["n"] for r in todays.values("status").annotate(n=Count("id")).order_by()}
+    finished = sum(by_status.get(s, 0) for s in FINAL_STATUSES)
+    rate = round(100.0 * by_status.get(Status.SUCCESS, 0) / finished, 1) if finished else None
+    mean = todays.filter(status=Status.SUCCESS).aggregate(m=Avg("duration_seconds"))["m"]
+    running = Job.objects.filter(status=Status.RUNNING).count()
+    errors = by_status.get(Status.ERROR, 0)
+    return {
+        "id": "etl",
+        "title": _("ETL pipelines"),
+        "permission": "etl.view_job",
+        "state": "degraded" if errors else "ok",
+        "metrics": [
+            {"key": "runs_today", "label": _("Runs today"), "value": sum(by_status.values())},
+            {"key": "success_rate", "label": _("Success rate"), "value": "-" if rate is None else f"{rate}%"},
+            {"key": "mean_duration", "label": _("Mean duration"), "value": "-" if mean is None else f"{round(mean)} s"},
+            {"key": "running_now", "label": _("Running now"), "value": running},
+        ],
+        "chart": {"kind": "stacked_bars", "title": _("Executions per day (14 days)"), **executions_per_day(days=14)},
+        "activity": recent_activity(),
+        "link": reverse("admin:etl_job_changelist") if _admin_has_jobs() else "",
+    }
+
+
+def _admin_has_jobs() -> bool:
+    from django.contrib import admin
+
+    return admin.site.is_registered(Job)
+
+
+def log_text_page(*, job_id: int, after_seq: int, limit: int = 5000) -> tuple[str, int]:
+    """Return the log lines of job ``job_id`` after ``after_seq`` as text, and the last seq included (0 when none)."""
+    rows = list(
+        LogLine.objects.filter(job_id=job_id, seq__gt=after_seq)
+        .order_by("seq")
+        .values_list("seq", "timestamp", "level", "system", "message")[:limit]
+    )
+    text = "".join(
+        f"{seq}\t{ts.isoformat().replace('+00:00', 'Z')}\t[{level}] [{system.upper()}] {message}\n"
+        for seq, ts, level, system, message in rows
+    )
+    return text, (rows[-1][0] if rows else 0)
+
+
+def job_panel(*, job_id: int) -> dict[str, Any] | None:
+    """Return what the live panel of job ``job_id`` starts from (None when the job does not exist)."""
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    return {
+        "job_id": job.pk,
+        "kind": job.kind,
+        "systems": list(job.systems),
+        "status": job.status,
+        "progress": job.progress,
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "duration_seconds": job.duration_seconds,
+        "error_summary": job.error_summary[:500],
+        "steps": [
+            {"system": s.system.code, "status": s.status, "progress": s.progress, "lines": s.line_count}
+            for s in job.steps.select_related("system").order_by("order")
+        ],
+    }

@@ -1,0 +1,56 @@
+"""The dashboard hook: an app's declared card replaces its fallback; the live panel tag for the admin Job page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.apps import apps
+
+pytestmark = pytest.mark.django_db
+
+
+def fake_tws_card() -> dict[str, Any]:
+    return {
+        "id": "tws",
+        "title": "TWS engine",
+        "state": "degraded",
+        "metrics": [{"key": "circuit", "label": "Circuit", "value": "half-open"}],
+    }
+
+
+def test_a_declared_card_replaces_the_placeholder(viewer_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = apps.get_app_config("tws")
+    monkeypatch.setattr(
+        config, "resync_dashboard_cards", ("tests.console.test_dashboard.fake_tws_card",), raising=False
+    )
+    cards = {c["id"]: c for c in viewer_client.get("/api/dashboard").json()["cards"]}
+    assert cards["tws"]["state"] == "degraded"
+    assert cards["tws"]["metrics"][0]["value"] == "half-open"
+
+
+def test_placeholder_tws_card_until_tws_declares_one(viewer_client: Any) -> None:
+    cards = {c["id"]: c for c in viewer_client.get("/api/dashboard").json()["cards"]}
+    assert cards["tws"]["state"] == "unknown"
+
+
+def test_english_labels_on_request(viewer_client: Any) -> None:
+    body = viewer_client.get("/api/dashboard", HTTP_ACCEPT_LANGUAGE="en").json()
+    etl = next(c for c in body["cards"] if c["id"] == "etl")
+    assert etl["title"] == "ETL pipelines"
+    body = viewer_client.get("/api/dashboard", HTTP_ACCEPT_LANGUAGE="pt-br").json()
+    etl = next(c for c in body["cards"] if c["id"] == "etl")
+    assert etl["title"] == "Pipelines ETL"
+
+
+def test_live_panel_tag_renders_for_the_admin_job_page(running_job: Any, operator: Any, rf: Any) -> None:
+    from django.template import Context, Template
+
+    request = rf.get("/admin/etl/job/1/change/")
+    request.user = operator
+    html = Template("{% load etl_console %}{% live_job_panel job.pk %}").render(
+        Context({"request": request, "job": running_job})
+    )
+    assert f'data-job="{running_job.pk}"' in html
+    assert 'data-role="cancel"' in html
+    assert f"/console/jobs/{running_job.pk}/log.txt" in html
