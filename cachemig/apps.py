@@ -13,7 +13,12 @@ class CachemigConfig(AppConfig):
     resync_core_checks = ("cachemig.cache_guard.check_cache_settings",)
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from cachemig import cache_guard, checks  # noqa: F401  (checks registers system checks)
+        from cachemig.seed import flags_of_record_ensure
 
         # A worker that never touches the cache must still have the guard to sweep.
         cache_guard.ensure_registered("MIGRATION_USE_NEW_CACHE")
+        # Reference data, like Django's own permissions: re-created after a flush (tests) or a migrate.
+        post_migrate.connect(flags_of_record_ensure, sender=self, dispatch_uid="cachemig.flags_of_record")

@@ -1,9 +1,10 @@
 """Per-key rate limiting: ``check_rate(scope, key, limit=..., window_seconds=...) -> RateDecision``.
 
-This implementation is a fixed window counted in the ``legacy`` Django cache
-(atomic ``add`` then ``incr``). The interface says nothing about the algorithm,
-so a token-bucket twin on Redis can take over behind the
-``MIGRATION_USE_NEW_RATE_LIMIT`` flag without callers changing.
+Two implementations enforce the same limits, chosen per key by the flag
+``MIGRATION_USE_NEW_RATE_LIMIT``: the legacy fixed window counted in the
+``legacy`` Django cache (atomic ``add`` then ``incr``), and the new sliding
+window kept atomically in Redis (``cachemig.ratelimit_redis``), which falls
+back to the fixed window when Redis does not answer.
 """
 
 from __future__ import annotations
@@ -33,7 +34,26 @@ def _cache_key(scope: str, key: str, window_start: int) -> str:
     return f"ratelimit:{scope}:{digest}:{window_start}"
 
 
-def check_rate(scope: str, key: str, *, limit: int, window_seconds: int, now: float | None = None) -> RateDecision:
+def check_rate(scope: str, key: str, *, limit: int, window_seconds: int) -> RateDecision:
+    """Count one request of ``key`` in ``scope`` with the implementation the flag chooses for ``key``."""
+    from cachemig import flags
+
+    if flags.is_enabled("MIGRATION_USE_NEW_RATE_LIMIT", key=key):
+        from cachemig import ratelimit_redis
+
+        decision = ratelimit_redis.check_rate(scope, key, limit=limit, window_seconds=window_seconds)
+        return RateDecision(
+            allowed=decision.allowed,
+            remaining=decision.remaining,
+            retry_after=math.ceil(decision.retry_after),
+            limit=limit,
+        )
+    return fixed_window_check(scope, key, limit=limit, window_seconds=window_seconds)
+
+
+def fixed_window_check(
+    scope: str, key: str, *, limit: int, window_seconds: int, now: float | None = None
+) -> RateDecision:
     """Count one request of ``key`` in ``scope`` and return whether it is within ``limit`` per window."""
     if limit <= 0 or window_seconds <= 0:
         raise ValueError("limit and window_seconds must be positive")

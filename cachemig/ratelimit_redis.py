@@ -10,7 +10,6 @@ skewed clocks agree. Selected by MIGRATION_USE_NEW_RATE_LIMIT at merge time.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import secrets
@@ -102,12 +101,9 @@ def check_rate(scope: str, key: str, *, limit: int, window_seconds: float) -> Ra
 
 
 def _legacy_decision(scope: str, key: str, *, limit: int, window_seconds: float) -> RateDecision:
-    # cachemig.ratelimit (the fixed window on the legacy cache) lands from another branch; until then, admit.
-    try:
-        legacy: Any = importlib.import_module("cachemig.ratelimit")
-    except ImportError:
-        return RateDecision(allowed=True, remaining=limit, retry_after=0.0)
-    decision = legacy.check_rate(scope, key, limit=limit, window_seconds=math.ceil(window_seconds))
+    from cachemig.ratelimit import fixed_window_check  # imported here: ratelimit imports this module lazily too
+
+    decision = fixed_window_check(scope, key, limit=limit, window_seconds=math.ceil(window_seconds))
     return RateDecision(
         allowed=bool(decision.allowed), remaining=int(decision.remaining), retry_after=float(decision.retry_after)
     )

@@ -121,7 +121,7 @@ def test_a_change_in_this_process_is_seen_at_once() -> None:
     assert flags.is_enabled(FLAG, "k1")
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 async def test_async_callers_evaluate_without_touching_the_orm_on_the_event_loop() -> None:
     # The first evaluation on an event loop loads the flags on a helper thread.
     assert flags.is_enabled("MIGRATION_ENABLE_METRICS")

@@ -41,6 +41,6 @@ def test_rollback_is_audited_on_postgres() -> None:
     assert recorded_entries(action="flag.rollback")[-1]["data"]["from"] == {"state": "percentage", "percent": 50}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 async def test_async_evaluation_on_postgres() -> None:
     assert flags.is_enabled("MIGRATION_ENABLE_METRICS")
