@@ -10,6 +10,7 @@ messages in order; a consumer relays each one to its websocket.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,6 +23,7 @@ log = logging.getLogger("resync.etl.events")
 
 ALL_JOBS_GROUP = "etl.jobs"
 # Events travel in envelopes of up to this many messages (a batch of log lines is one send).
+LINES_PER_MESSAGE = 1000
 ENVELOPE_SIZE = 200
 
 
@@ -82,10 +84,27 @@ def _send(job_id: int, messages: Sequence[dict[str, Any]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    # Log lines travel as one pre-serialised run per batch: the in-memory layer deep-copies every
+    # message for every subscriber, and a JSON string copies for nothing (bench/ws_fanout.py).
+    lines = [m["payload"] for m in messages if m["type"] == "log"]
+    others = [m for m in messages if m["type"] != "log"]
+    batch: list[dict[str, Any]] = []
+    for start in range(0, len(lines), LINES_PER_MESSAGE):
+        run = lines[start : start + LINES_PER_MESSAGE]
+        batch.append(
+            {
+                "type": "etl.lines",
+                "job_id": job_id,
+                "first_seq": run[0]["seq"],
+                "last_seq": run[-1]["seq"],
+                "lines": json.dumps(run, separators=(",", ":"), ensure_ascii=False),
+            }
+        )
+    for start in range(0, len(others), ENVELOPE_SIZE):
+        batch.append({"type": "etl.events", "messages": others[start : start + ENVELOPE_SIZE]})
 
     async def send_all() -> None:
-        for start in range(0, len(messages), ENVELOPE_SIZE):
-            event = {"type": "etl.events", "messages": list(messages[start : start + ENVELOPE_SIZE])}
+        for event in batch:
             await layer.group_send(ALL_JOBS_GROUP, event)
             await layer.group_send(job_group(job_id), event)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -203,7 +204,10 @@ def test_events_are_published_in_the_documented_shapes(finished_job: Job, make_s
                     event = await asyncio.wait_for(layer.receive(channel), 0.5)
                 except TimeoutError:
                     return out
-                out.extend(event["messages"])
+                if event["type"] == "etl.lines":  # a run of log lines, published pre-serialised
+                    out.extend({"type": "log", "payload": line} for line in json.loads(event["lines"]))
+                else:
+                    out.extend(event["messages"])
 
         messages = async_to_sync(drain)()
     finally:
