@@ -10,6 +10,7 @@ class AuditConfig(AppConfig):
     resync_background_services = ("audit.workers.start",)
     resync_shutdown_drains = ("audit.workers.drain",)
     resync_health_components = (("audit", "audit.health.check", False),)
+    resync_dashboard_cards = ("audit.dashboard.card",)
 
     def ready(self) -> None:
         from django.contrib.auth import signals as auth_signals

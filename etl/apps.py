@@ -10,6 +10,7 @@ class EtlConfig(AppConfig):
     resync_demo_loaders = ("etl.demo.loader.load",)
     resync_shutdown_drains = ("etl.lifecycle.drain",)
     resync_health_components = (("etl", "etl.health.check", False),)
+    resync_dashboard_cards = ("etl.console_selectors.dashboard_card",)
 
     def ready(self) -> None:
         from audit import keyring

@@ -19,7 +19,7 @@ def fake_tws_card() -> dict[str, Any]:
     }
 
 
-def test_a_declared_card_replaces_the_placeholder(viewer_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_card_an_app_declares_is_shown(viewer_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     config = apps.get_app_config("tws")
     monkeypatch.setattr(
         config, "resync_dashboard_cards", ("tests.console.test_dashboard.fake_tws_card",), raising=False
@@ -29,9 +29,24 @@ def test_a_declared_card_replaces_the_placeholder(viewer_client: Any, monkeypatc
     assert cards["tws"]["metrics"][0]["value"] == "half-open"
 
 
-def test_placeholder_tws_card_until_tws_declares_one(viewer_client: Any) -> None:
-    cards = {c["id"]: c for c in viewer_client.get("/api/dashboard").json()["cards"]}
-    assert cards["tws"]["state"] == "unknown"
+def test_every_area_has_its_card_and_viewers_see_them(viewer_client: Any) -> None:
+    body = viewer_client.get("/api/dashboard", HTTP_ACCEPT_LANGUAGE="en").json()
+    cards = {c["id"]: c for c in body["cards"]}
+    assert set(cards) == {"tws", "etl", "audit", "flags"}
+    assert cards["tws"]["state"] == "unknown"  # never synced yet
+    tws = {m["key"]: m["value"] for m in cards["tws"]["metrics"]}
+    assert tws["circuit"] == "closed"
+    assert tws["jobs_in_plan"] == 0
+    flags = {r["label"]: r["value"] for r in cards["flags"]["rows"]}
+    assert flags["MIGRATION_ENABLE_METRICS"] == "on"
+    assert flags["TWS_UNIFIED_V2_ENABLED"] == "off"
+    assert {m["key"] for m in cards["audit"]["metrics"]} == {"last_seq", "verification", "verified_at"}
+
+
+def test_cards_follow_permissions(client: Any, django_user_model: Any) -> None:
+    nobody = django_user_model.objects.create_user(username="nobody", password="x")
+    client.force_login(nobody)
+    assert client.get("/api/dashboard").json()["cards"] == []
 
 
 def test_english_labels_on_request(viewer_client: Any) -> None:

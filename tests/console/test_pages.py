@@ -103,12 +103,12 @@ def test_dashboard_endpoint_counts_todays_runs_and_hides_cards_without_permissio
 def test_a_failing_card_shows_as_down_without_breaking_the_dashboard(
     viewer_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from resync_site import dashboard
+    from cachemig import dashboard
 
     def broken() -> dict[str, Any]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(dashboard, "flags_card", broken)
+    monkeypatch.setattr(dashboard, "card", broken)
     cards = viewer_client.get("/api/dashboard").json()["cards"]
     assert any(c["state"] == "down" for c in cards)
     assert any(c["id"] == "etl" for c in cards)
