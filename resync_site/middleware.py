@@ -15,8 +15,8 @@ HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class CorrelationIdMiddleware:
-    """Accept or generate ``X-Request-ID``, bind it for logs and tasks, echo it back."""
+class AsyncMiddleware:
+    """Base of our async-only middleware (a hybrid one would return coroutines from sync code)."""
 
     sync_capable = False
     async_capable = True
@@ -24,6 +24,13 @@ class CorrelationIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
         self.get_response = get_response
         markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return await self.get_response(request)
+
+
+class CorrelationIdMiddleware(AsyncMiddleware):
+    """Accept or generate ``X-Request-ID``, bind it for logs and tasks, echo it back."""
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.headers.get(HEADER, "")
@@ -37,15 +44,8 @@ class CorrelationIdMiddleware:
         return response
 
 
-class UserContextMiddleware:
+class UserContextMiddleware(AsyncMiddleware):
     """Bind the authenticated user's id so flags and audit can key on it without a request."""
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
-        self.get_response = get_response
-        markcoroutinefunction(self)
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = await request.auser()
@@ -94,15 +94,8 @@ _CODES = {
 }
 
 
-class ApiErrorShapeMiddleware:
+class ApiErrorShapeMiddleware(AsyncMiddleware):
     """Give every non-JSON 4xx/5xx under /api/ the one error body ``{"detail", "code"}``."""
-
-    sync_capable = False
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
-        self.get_response = get_response
-        markcoroutinefunction(self)
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = await self.get_response(request)

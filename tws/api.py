@@ -13,25 +13,10 @@ from ninja.responses import Status
 from audit.exceptions import PermissionDeniedError
 from tws import selectors
 from tws.contract import EngineInfo, JobLog, JobStatus
+from tws.selectors import JobSort
 from tws.services import alert_acknowledge, job_act
 
 router = Router(tags=["tws"])
-JobSort = Literal[
-    "name",
-    "-name",
-    "status",
-    "-status",
-    "start_time",
-    "-start_time",
-    "end_time",
-    "-end_time",
-    "workstation",
-    "-workstation",
-    "job_stream",
-    "-job_stream",
-    "sched_time",
-    "-sched_time",
-]
 
 
 class JobOut(Schema):

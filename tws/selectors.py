@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from django.db.models import Count, QuerySet
 
 from tws.exceptions import JobNotFound
 from tws.models import Alert, JobInPlan, SyncRun, Workstation
 
-JOB_SORTS = {
+JobSort = Literal[
     "name",
     "-name",
     "status",
@@ -24,7 +24,8 @@ JOB_SORTS = {
     "-job_stream",
     "sched_time",
     "-sched_time",
-}
+]
+JOB_SORTS = frozenset(get_args(JobSort))
 
 
 def job_list(
@@ -40,6 +41,8 @@ def job_list(
         qs = qs.filter(job_stream=job_stream)
     if name:
         qs = qs.filter(name__icontains=name)
+    if sort not in JOB_SORTS:
+        raise ValueError(f"sort: must be one of {', '.join(sorted(JOB_SORTS))}, not {sort!r}")
     return qs.order_by(sort, "id")
 
 
