@@ -141,7 +141,7 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     # Under Daphne each request runs on its own thread: persistent connections pile up one per
     # request thread. A bounded pool (psycopg_pool) keeps the count fixed; requests wait for a slot.
-    if env.bool("DATABASE_POOL", default=False):
+    if env.bool("DATABASE_POOL", default=PRODUCTION):
         _db["CONN_MAX_AGE"] = 0
         _db["OPTIONS"]["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
