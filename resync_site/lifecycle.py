@@ -40,13 +40,34 @@ def _phase_done(name: str, started: float, **extra: Any) -> None:
     log.info("phase %s: done in %s ms", name, elapsed, extra={"phase": name, "elapsed_ms": elapsed, **extra})
 
 
+def _probe_pooled_database(params: dict[str, Any]) -> None:
+    # A pool retries for its whole timeout before giving up; start-up must fail within seconds,
+    # so a pooled PostgreSQL is probed once directly, with the connect timeout.
+    options = params.get("OPTIONS", {})
+    if "postgresql" not in params["ENGINE"] or not options.get("pool"):
+        return
+    import psycopg
+
+    psycopg.connect(
+        dbname=params["NAME"],
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        host=params.get("HOST") or None,
+        port=params.get("PORT") or None,
+        connect_timeout=int(options.get("connect_timeout", 5)),
+    ).close()
+
+
 def initialize_core_systems() -> None:
     """Fail fast unless the database, migrations and key ring are usable."""
     started = _phase("initialize_core_systems")
     connection = connections[DEFAULT_DB_ALIAS]
     try:
+        _probe_pooled_database(connection.settings_dict)
         connection.ensure_connection()
-    except OperationalError as exc:
+    except Exception as exc:
+        if not isinstance(exc, OperationalError) and type(exc).__module__.split(".")[0] != "psycopg":
+            raise
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StartupError(f"database unreachable ({connection.vendor}): {first_line}") from None
     plan = MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes())
