@@ -38,11 +38,13 @@ lint: install-dev
 
 # SQLite pass (everything but the PostgreSQL-only tests), then the PostgreSQL pass.
 test-sqlite: install-dev
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not postgres" --cov --cov-report= $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not postgres and not browser" --cov --cov-report= $(PYTEST_ARGS)
+	@# Playwright's sync API keeps an event loop running in its thread: browser tests get their own pass.
+	$(VENV)/bin/pytest -m "browser and not postgres" --cov --cov-append --cov-report= $(PYTEST_ARGS)
 
 test-postgres: install-dev
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ "$$CI" = "true" ]; then \
-	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 --dist loadgroup -m postgres --cov --cov-append --cov-report= $(PYTEST_ARGS) \
+	  DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -n 2 --dist loadgroup -m "postgres and not browser" --cov --cov-append --cov-report= $(PYTEST_ARGS) \
 	    || { rc=$$?; [ $$rc -eq 5 ] && echo "no PostgreSQL tests selected" || exit $$rc; }; \
 	else echo "PostgreSQL is not reachable on 127.0.0.1:5432: PostgreSQL tests skipped"; fi
 

@@ -74,7 +74,8 @@ def test_killing_redis_under_load_then_restarting_it(
             try:
                 cache.set(key, round_)
                 got = cache.get(key)
-                if got != round_:
+                # During the outage a miss is allowed (a cache may always miss); a wrong value never is.
+                if got is not None and got != round_:
                     made = cache.make_key(key)
                     errors.append(
                         AssertionError(
