@@ -15,6 +15,9 @@ class EtlConfig(AppConfig):
     def ready(self) -> None:
         from audit import keyring
         from etl import conf  # noqa: F401 — registers the settings check
+        from etl.metrics import register_overdue_collector
         from etl.services.credentials import credentials_reencrypt
 
         keyring.register_reencryptor("etl.credential", credentials_reencrypt)
+        # Read at scrape time only (no I/O here): the ETLJobsPastTimeout alert watches it.
+        register_overdue_collector()
