@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger("resync.etl.metrics")
 
 JOBS_TOTAL = Counter("etl_jobs_total", "ETL jobs that reached a final status", ["status"])
 JOB_DURATION = Histogram(
@@ -25,7 +28,6 @@ class OverdueStepsCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Count overdue running steps (0 when the database cannot be read)."""
-        from django.db import DatabaseError
         from django.utils import timezone
 
         from etl import conf
@@ -42,7 +44,8 @@ class OverdueStepsCollector:
                 for code, started in running
                 if started is not None and (now - started).total_seconds() > conf.step_timeout_seconds(code)
             )
-        except DatabaseError:
+        except Exception:  # one gauge must never break a scrape (database down, no access)
+            log.debug("etl_jobs_running_overdue: database not readable", exc_info=True)
             overdue = 0
         gauge.add_metric([], overdue)
         yield gauge
