@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -19,13 +17,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _support import tws_simulator  # noqa: E402  (bench/ on the path, for scripts run directly)
+
 CALLS = 3000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _rate(call: Callable[[int], Awaitable[object]], *, in_flight: int) -> float:
@@ -102,37 +98,9 @@ def main() -> None:
     django.setup()
     from tws.simulator.plan import SimPlan
 
-    port = _free_port()
-    sim = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "tws_simulator",
-            "--port",
-            str(port),
-            "--jobs",
-            "1000",
-            "--seed",
-            "5",
-            "--speed",
-            "0",
-            "--username",
-            "bench",
-            "--password",
-            "bench-pass",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        print(sim.stdout.readline().strip() if sim.stdout else "simulator started")
+    with tws_simulator(jobs=1000) as base_url:
         ids = [j.id for j in SimPlan(jobs=1000, seed=5).jobs]
-        asyncio.run(run(f"http://127.0.0.1:{port}", ids))
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
+        asyncio.run(run(base_url, ids))
 
 
 if __name__ == "__main__":

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,12 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from _support import tws_simulator  # noqa: E402  (bench/ on the path, for scripts run directly)
 
 
 def _rss_peak_mb() -> float:
@@ -81,35 +76,8 @@ def main() -> None:
     from tws.services import plan_sync
     from tws.settings import TWSSettings
 
-    port = _free_port()
-    sim = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "tws_simulator",
-            "--port",
-            str(port),
-            "--jobs",
-            str(args.jobs),
-            "--seed",
-            "5",
-            "--speed",
-            "0",
-            "--username",
-            "bench",
-            "--password",
-            "bench-pass",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        print(sim.stdout.readline().strip() if sim.stdout else "simulator started")
-        settings = TWSSettings(
-            base_url=f"http://127.0.0.1:{port}", username="bench", password="bench-pass", timeout_seconds=120
-        )
+    with tws_simulator(jobs=args.jobs) as base_url:
+        settings = TWSSettings(base_url=base_url, username="bench", password="bench-pass", timeout_seconds=120)
         print(f"database: {connection.vendor}; plan: {args.jobs} jobs")
         with PeakRss() as rss:
             t0 = time.perf_counter()
@@ -147,9 +115,6 @@ def main() -> None:
         )
         print(f"load avg   : {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"targets    : first < 20 s and < 400 MB; unchanged re-sync < 5 s; ru_maxrss={_rss_peak_mb():.0f} MB")
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
 
 
 if __name__ == "__main__":
