@@ -1,13 +1,20 @@
-"""Helpers shared by the bench scripts: a free loopback port and the TWS simulator in its own process."""
+"""Helpers shared by the bench scripts: a free loopback port, the TWS simulator in its own process, and the
+web tier as in production (N `serve --no-embedded` processes behind nginx)."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_USER, SIM_PASSWORD = "bench", "bench-pass"
@@ -49,3 +56,107 @@ def tws_simulator(*, jobs: int, seed: int = 5) -> Iterator[str]:
     finally:
         sim.terminate()
         sim.wait(timeout=10)
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream resync_web {{
+        least_conn;
+{servers}
+        keepalive 64;
+    }}
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ''      '';
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://resync_web;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Request-ID $request_id;
+            proxy_read_timeout 1h;
+        }}
+    }}
+}}
+"""
+
+
+def wait_http_ok(url: str, *, timeout: float = 40.0, what: str = "server") -> None:
+    """Poll ``url`` until it answers 200, or exit naming ``what`` did not come up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not answer 200 on {url} within {timeout:.0f} s")
+
+
+@contextmanager
+def web_stack(
+    *, env: dict[str, str], processes: int = 2, log_dir: str | None = None
+) -> Iterator[tuple[str, list[int]]]:
+    """Start ``processes`` × `manage.py serve --no-embedded` and, for more than one, nginx in front.
+
+    Yields the base URL clients use (nginx's, or the single process's) and the web pids. This is the
+    production shape of DESIGN.md §3 (web processes × N behind a proxy; ops/nginx/resync.conf).
+    """
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if processes > 1 and not Path(nginx).exists():
+        raise SystemExit("nginx is needed for more than one web process: apt-get install nginx-light")
+    tmp = tempfile.mkdtemp(prefix="resync-web-")
+    ports = [free_port() for _ in range(processes)]
+    started: list[subprocess.Popen[bytes]] = []
+    logs = contextlib.ExitStack()
+    try:
+        for number, port in enumerate(ports):
+            log = logs.enter_context((Path(log_dir or tmp) / f"web-{number}.log").open("wb"))
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "serve", "--no-embedded", "--port", str(port)],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        for port in ports:
+            wait_http_ok(f"http://127.0.0.1:{port}/health", what=f"web process on port {port}")
+        if processes == 1:
+            yield f"http://127.0.0.1:{ports[0]}", [p.pid for p in started]
+            return
+        port = free_port()
+        servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
+        conf = Path(tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, servers=servers, port=port))
+        proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.STDOUT)
+        started.append(proxy)
+        wait_http_ok(f"http://127.0.0.1:{port}/health", what="nginx in front of the web processes")
+        yield f"http://127.0.0.1:{port}", [p.pid for p in started[:-1]]
+    finally:
+        for process in reversed(started):
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        logs.close()
+        shutil.rmtree(tmp, ignore_errors=True)

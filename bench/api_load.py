@@ -5,10 +5,11 @@
    middleware, no auth) returning the same 50 rows, measured side by side in the same run.
 2. People, not hammers: N simulated users (default 200), each pausing 1-3 s between requests over a
    mix of job list, job detail, stats and history, for D seconds (default 120), over loopback HTTP
-   against a real `manage.py serve --no-embedded` process. Reports p50/p95/p99 and errors.
+   against the web tier as in production: `--web-processes` × `manage.py serve --no-embedded`
+   behind nginx (one process is reached directly). Reports p50/p95/p99 and errors.
 
 Usage: python bench/api_load.py [--pg-url postgres://postgres@127.0.0.1:5432] [--users 200] [--duration 120]
-       [--iterations 300] [--skip-load]
+       [--iterations 300] [--web-processes 2] [--skip-load]
 The script (re)creates the database ``bench_etl`` on that server.
 """
 
@@ -18,9 +19,7 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _support import web_stack  # noqa: E402  (bench/ is on the path when the script runs)
+
 DB_NAME = "bench_etl"
 
 
@@ -178,12 +180,6 @@ def service_time(token: str, iterations: int) -> None:
         print(f"{name:36} {median:10.2f} {percentile(values, 99):8.2f} {median / base:7.2f}x")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def simulated_users(base: str, token: str, users: int, duration: float, max_job: int) -> None:
     import httpx
 
@@ -220,7 +216,7 @@ async def simulated_users(base: str, token: str, users: int, duration: float, ma
             for number in range(users):
                 tg.create_task(user(number))
     every = [v for values in latencies.values() for v in values]
-    print(f"\n== {users} simulated users, 1-3 s think time, {duration:.0f} s, loopback HTTP to `serve --no-embedded`")
+    print(f"\n== {users} simulated users, 1-3 s think time, {duration:.0f} s, loopback HTTP")
     print(f"requests {len(every)} ({len(every) / duration:.1f}/s), errors {len(errors)}")
     print(f"{'mix':10} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for kind, values in [*latencies.items(), ("all", every)]:
@@ -233,10 +229,9 @@ async def simulated_users(base: str, token: str, users: int, duration: float, ma
         print("first errors:", errors[:5])
 
 
-def load_test(database_url: str, var_dir: str, token: str, users: int, duration: float, max_job: int) -> None:
-    import httpx
-
-    port = free_port()
+def load_test(
+    database_url: str, var_dir: str, token: str, users: int, duration: float, max_job: int, processes: int
+) -> None:
     # Under Daphne every request runs on its own thread: persistent connections would pile up
     # (one per request thread) until PostgreSQL refuses more, so the server uses a bounded pool.
     env = {
@@ -247,28 +242,10 @@ def load_test(database_url: str, var_dir: str, token: str, users: int, duration:
         "DATABASE_POOL": "true",
         "DATABASE_POOL_MAX": os.environ.get("BENCH_POOL_MAX", "16"),
     }
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--no-embedded", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit("serve did not come up")
+    with web_stack(env=env, processes=processes) as (base, _pids):
+        shape = f"{processes} web processes behind nginx" if processes > 1 else "1 web process"
+        print(f"\n(web tier: {shape})")
         asyncio.run(simulated_users(base, token, users, duration, max_job))
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 def main() -> None:
@@ -278,6 +255,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--duration", type=float, default=120)
+    parser.add_argument("--web-processes", type=int, default=2, help="serve processes (nginx in front when > 1)")
     parser.add_argument("--skip-load", action="store_true", help="only measure service time")
     parser.add_argument("--reuse", action="store_true", help="reuse the seeded database of a previous run")
     parser.add_argument("--skip-service-time", action="store_true")
@@ -313,7 +291,7 @@ def main() -> None:
         service_time(token, args.iterations)
     connection.close()
     if not args.skip_load:
-        load_test(database_url, var_dir, token, args.users, args.duration, args.jobs)
+        load_test(database_url, var_dir, token, args.users, args.duration, args.jobs, args.web_processes)
 
 
 if __name__ == "__main__":

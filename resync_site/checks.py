@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 
 @register(Tags.security, deploy=True)
@@ -33,3 +34,30 @@ def check_heavy_interval(app_configs: Any = None, **kwargs: Any) -> list[Error]:
             )
         ]
     return []
+
+
+# Django's W001-W003 look for the exact dotted paths of its middlewares; ours are subclasses of
+# them (resync_site/inline_middleware.py), so settings silences those three and this check
+# keeps the same guarantee by class.
+_REQUIRED_MIDDLEWARE = {
+    "django.middleware.security.SecurityMiddleware": ("resync.W002", "security headers (HSTS, nosniff) are"),
+    "django.middleware.clickjacking.XFrameOptionsMiddleware": ("resync.W003", "the X-Frame-Options header is"),
+    "django.middleware.csrf.CsrfViewMiddleware": ("resync.W004", "CSRF protection is"),
+}
+
+
+@register(Tags.security, deploy=True)
+def check_security_middleware(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Warn when MIDDLEWARE lacks Django's security, clickjacking or CSRF middleware (or a subclass)."""
+    present = []
+    for path in settings.MIDDLEWARE:
+        try:
+            present.append(import_string(path))
+        except ImportError:
+            continue  # Django reports a middleware that cannot be imported on its own
+    problems = []
+    for path, (check_id, what) in _REQUIRED_MIDDLEWARE.items():
+        required = import_string(path)
+        if not any(isinstance(cls, type) and issubclass(cls, required) for cls in present):
+            problems.append(Warning(f"MIDDLEWARE has no {path} (or subclass): {what} off", id=check_id))
+    return problems
