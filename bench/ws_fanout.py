@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,10 @@ from typing import Any
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _support import free_port  # noqa: E402  (bench/ on the path, for scripts run directly)
+
 LATENCY_SAMPLE = 10  # every 10th line of a frame (always its first) gets a latency
 CHILD = textwrap.dedent(
     """
@@ -82,12 +85,6 @@ def _manage(env: dict[str, str], *args: str) -> str:
     if done.returncode != 0:
         raise SystemExit(f"manage.py {args[0]} failed:\n{done.stderr[-3000:]}")
     return done.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _prepare(var_dir: Path, rate: float, seconds: float, delay: float) -> tuple[dict[str, str], str]:
@@ -237,7 +234,7 @@ PHASES = (
 
 
 async def _serve(env: dict[str, str], batch_publish: bool, log: Any) -> tuple[asyncio.subprocess.Process, str]:
-    port = _free_port()
+    port = free_port()
     entry = ["-c", SERVE_WITH_BATCH_PUBLISH] if batch_publish else ["manage.py"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
