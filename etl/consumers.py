@@ -21,7 +21,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from audit.exceptions import ResyncError
-from etl import console_selectors, events
+from cachemig.ratelimit import check_rate
+from etl import conf, console_selectors, events
 
 log = logging.getLogger("resync.etl.consumers")
 
@@ -65,6 +66,15 @@ def _has_perm(user: Any, perm: str) -> bool:
 def _cancel(job_id: int, user: Any) -> str:
     from etl.services import job_cancel
 
+    # The same budget as POST /api/jobs/{id}/cancel: a socket is not a way around the limit.
+    decision = check_rate(
+        "etl.cancel",
+        f"user:{user.pk}",
+        limit=int(conf.get_setting("ETL_RATE_LIMIT_REQUESTS")),
+        window_seconds=int(conf.get_setting("ETL_RATE_LIMIT_WINDOW_SECONDS")),
+    )
+    if not decision.allowed:
+        raise ClientError("rate_limited", f"too many cancel requests; retry in {decision.retry_after} s")
     return str(job_cancel(job_id=job_id, acting_user=user).status)
 
 

@@ -310,3 +310,31 @@ async def test_lines_whose_messages_were_lost_at_the_end_arrive_before_job_compl
     frames = await receive_until(comm, lambda f: f["type"] == "job_complete")
     assert seqs(frames) == list(range(1, 9))
     await comm.disconnect()
+
+
+async def test_cancel_over_the_socket_shares_the_api_rate_limit(
+    running_job: Any, operator: Any, token_for: Any, settings: Any
+) -> None:
+    from django.core.cache import caches
+    from django.test import Client
+
+    from cachemig.ratelimit import CACHE_ALIAS
+
+    await sync_to_async(caches[CACHE_ALIAS].clear)()  # no budget left over from an earlier test
+    settings.ETL_RATE_LIMIT_REQUESTS = 2
+    token = await sync_to_async(token_for)(operator)
+    # One cancel through the REST API uses the budget the socket draws from too.
+    answer = await sync_to_async(Client().post)(
+        f"/api/cancel/{running_job.pk}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 202, answer.content
+    comm = communicator("/ws", token)
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "cancel", "job_id": running_job.pk})
+    frames = await receive_until(comm, lambda f: f["type"] in ("cancel_requested", "error"))
+    assert frames[-1]["type"] == "cancel_requested"
+    await comm.send_json_to({"type": "cancel", "job_id": running_job.pk})
+    frames = await receive_until(comm, lambda f: f["type"] == "error")
+    assert frames[-1]["payload"]["code"] == "rate_limited"
+    assert "retry in" in frames[-1]["payload"]["detail"]
+    await comm.disconnect()
