@@ -11,7 +11,7 @@ class CachemigConfig(AppConfig):
         ("cache_migration", "cachemig.cache_guard.health_check", False),
     )
     resync_core_checks = ("cachemig.cache_guard.check_cache_settings",)
-    resync_dashboard_cards = ("cachemig.dashboard.card",)
+    resync_dashboard_cards = ("cachemig.dashboard.card", "cachemig.dashboard.cache_card")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

@@ -5,7 +5,7 @@ A card is a dict: ``id``, ``title``, ``state`` (ok/degraded/down/unknown), optio
 ``chart`` (``{"kind": "stacked_bars", "title", "days": [...], "series": [{"status", "values"}]}``),
 ``activity`` (recent jobs with re-run links), ``rows`` (``[{label, value, state}]``) and ``link``.
 Each app owns its card (``tws.dashboard.card``, ``etl.console_selectors.dashboard_card``,
-``audit.dashboard.card``, ``cachemig.dashboard.card``) and declares it on its AppConfig.
+``audit.dashboard.card``, ``cachemig.dashboard.card`` and ``cache_card``) and declares it on its AppConfig.
 """
 
 from __future__ import annotations
