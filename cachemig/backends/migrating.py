@@ -79,6 +79,7 @@ class MigratingCache(MigratingBase):
             got = self.call_new("get_many", self.new.get_many, to_new, routed=True)
             if got is FAILED:
                 to_legacy.extend(to_new)
+                on_new = set()
             else:
                 self._count_reads("new", len(got), len(to_new))
                 found.update(got)
@@ -90,6 +91,11 @@ class MigratingCache(MigratingBase):
             got = self.call_legacy("get_many", self.legacy.get_many, to_legacy)
             self._count_reads("legacy", len(got), len(to_legacy))
             found.update(got)
+        rate = self.options.shadow_sample_rate
+        if rate:
+            for k in made:
+                if random.random() < rate:
+                    self._shadow(k, "new" if k in on_new else "legacy", found.get(k, MISSING))
         return {made[k]: found[k] for k in made if k in found}
 
     def _count_reads(self, side: Side, hits: int, asked: int) -> None:

@@ -120,6 +120,19 @@ def test_shadow_reads_count_mismatches_without_changing_the_answer(build_cache: 
     assert {entry["key"] for entry in shadow["recent"]} == {made(cache, "differs"), made(cache, "only-legacy")}
 
 
+def test_get_many_shadow_reads_compare_each_sampled_key(build_cache: Any, flag_percent: Any) -> None:
+    cache = build_cache(options={"SHADOW_SAMPLE_RATE": 1.0})
+    flag_percent(100)
+    cache.set("same", 1)
+    cache.new.set(made(cache, "differs"), "new value")
+    cache.legacy.set(made(cache, "differs"), "legacy value")
+    cache.legacy.set(made(cache, "only-legacy"), 2)
+    assert cache.get_many(["same", "differs", "only-legacy", "nowhere"]) == {"same": 1, "differs": "new value"}
+    shadow = cache.get_stats()["shadow"]
+    assert shadow["compared"] == 4
+    assert shadow["mismatches"] == {"value": 1, "missing_new": 1, "missing_legacy": 0}
+
+
 def test_shadow_reads_compare_objects_without_eq_by_content(build_cache: Any, flag_percent: Any) -> None:
     from tests.cachemig.cache.test_contract import Unequal
 
