@@ -155,6 +155,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "kind", "target", "message", "acknowledged_at", "acknowledged_by"]
+    list_select_related = ["acknowledged_by"]  # nullable: Django's automatic select_related skips it
     list_filter = ["kind", ("acknowledged_at", admin.EmptyFieldListFilter)]
     search_fields = ["target", "message"]
     actions = ["acknowledge"]

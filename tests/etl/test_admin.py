@@ -74,3 +74,27 @@ def test_fund_bulk_deactivate(admin_client_: Any, make_system: Any) -> None:
     funds = [Fund.objects.create(system=system, code=f"F{i}") for i in range(3)]
     admin_client_.post("/admin/etl/fund/", {"action": "deactivate", "_selected_action": [f.pk for f in funds[:2]]})
     assert list(Fund.objects.order_by("code").values_list("active", flat=True)) == [False, False, True]
+
+
+def test_job_list_costs_the_same_queries_for_5_or_40_jobs(admin_client_: Any, django_user_model: Any) -> None:
+    """Each row shows who started the job; that must not cost one query per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_the_list() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client_.get("/admin/etl/job/").status_code == 200
+        return len(ctx.captured_queries)
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    people = [django_user_model.objects.create_user(username=f"op{n}", password="x") for n in range(5)]
+    Job.objects.bulk_create(
+        Job(kind="single", systems=["maps"], created_by=people[n % 5], created_at=now) for n in range(5)
+    )
+    few = queries_for_the_list()
+    Job.objects.bulk_create(
+        Job(kind="single", systems=["maps"], created_by=people[n % 5], created_at=now) for n in range(35)
+    )
+    assert queries_for_the_list() == few
