@@ -225,6 +225,8 @@ class JobAdmin(admin.ModelAdmin):
         "duration_seconds",
     )
     list_filter = ("status", "kind", "created_at")
+    # created_by is nullable, which Django's automatic select_related skips: one query per row without this.
+    list_select_related = ("created_by",)
     search_fields = ("id", "trace_id", "error_summary")
     date_hierarchy = "created_at"
     inlines = (JobStepInline,)
