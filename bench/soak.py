@@ -92,7 +92,6 @@ def production_env(*, database_url: str, redis_url: str, var_dir: str) -> dict[s
         "SECURE_SSL_REDIRECT": "false",  # loopback has no TLS proxy in front
         "LOG_LEVEL": "WARNING",
         "RESYNC_WORKER_METRICS_PORT": str(free_port()),
-        "ETL_DEMO_SERVER_PORT": str(free_port()),
         "TWS_USERNAME": SIM_USER,
         "TWS_PASSWORD": SIM_PASSWORD,
         "DJANGO_SETTINGS_MODULE": "resync_site.settings",
@@ -108,15 +107,15 @@ class Seeded:
     tws_statuses: list[str]
 
 
-def seed(jobs: int, tws_url: str) -> Seeded:
-    """Load the demo systems and credentials, users, ``jobs`` finished jobs and the TWS plan."""
+def seed(jobs: int, tws_url: str, reports_url: str) -> Seeded:
+    """Load the demo systems and credentials (at ``reports_url``), users, ``jobs`` finished jobs and the TWS plan."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection
     from django.utils import timezone
     from pydantic import SecretStr
 
-    from etl.demo.loader import load
+    from etl.demo.loader import demo_base_url, load, repoint
     from etl.models import Job, JobStep, System
     from resync_site.roles import OPERATORS, VIEWERS, roles_sync
     from resync_site.services import token_create
@@ -125,7 +124,7 @@ def seed(jobs: int, tws_url: str) -> Seeded:
     from tws.settings import TWSSettings
 
     roles_sync()
-    print(f"demo data: {load()}")
+    print(f"demo data: {load()}; moved to {reports_url}: {repoint(demo_base_url(), reports_url)}")
     users = get_user_model().objects
     viewer = users.create_user(username="soak-viewer", password=os.urandom(16).hex())
     viewer.groups.add(Group.objects.get(name=VIEWERS))
@@ -240,18 +239,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def stack(env: dict[str, str], logs: Path, tws_url: str) -> Iterator[tuple[str, dict[str, int]]]:
+def stack(env: dict[str, str], logs: Path, reports_port: int) -> Iterator[tuple[str, dict[str, int]]]:
     """Run reports server, worker and web tier; yield the web base URL and {label: pid} of every process."""
     import psutil
 
     sim = [p for p in psutil.Process().children() if "tws_simulator" in " ".join(p.cmdline())]
     pids = {"simulator": sim[0].pid} if sim else {}
     with ExitStack() as stop:
-        port = env["ETL_DEMO_SERVER_PORT"]
         reports_log = logs / "reports.log"
-        reports = _spawn([str(Path(__file__).resolve()), "--reports-server", port], env, reports_log)
+        reports = _spawn([str(Path(__file__).resolve()), "--reports-server", str(reports_port)], env, reports_log)
         stop.callback(_stop, reports)
-        _wait_http(f"http://127.0.0.1:{port}/", "reports server", reports, reports_log)
+        _wait_http(f"http://127.0.0.1:{reports_port}/", "reports server", reports, reports_log)
         worker_log = logs / "worker.log"
         worker = _spawn(["manage.py", "worker"], env, worker_log)
         stop.callback(_stop, worker)
@@ -560,10 +558,13 @@ def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str
 
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        seeded = seed(jobs, tws_url)
+        # ETL_DEMO_SERVER_PORT is a Django setting, not an environment variable: the demo data is
+        # moved to a free port instead, as `serve` does when 31117 is taken.
+        reports_port = free_port()
+        seeded = seed(jobs, tws_url, f"http://127.0.0.1:{reports_port}")
         connections.close_all()
         print(f"seeded {jobs} jobs in {time.perf_counter() - started:.1f} s; logs in {var_dir}")
-        with stack(env, var_dir, tws_url) as (base, pids):
+        with stack(env, var_dir, reports_port) as (base, pids):
             memory = Memory(pids)
             memory.sample()
             tally = asyncio.run(run_users(base, seeded, users, duration, memory))
