@@ -306,6 +306,7 @@ class Memory:
 
         self.procs = {label: psutil.Process(pid) for label, pid in pids.items()}
         self.samples: dict[str, list[tuple[float, float]]] = {label: [] for label in pids}
+        self.cpu: dict[str, list[float]] = {label: [] for label in pids}  # CPU seconds at each sample
         self.started = time.monotonic()
 
     def sample(self) -> None:
@@ -315,8 +316,20 @@ class Memory:
         for label, proc in self.procs.items():
             try:
                 self.samples[label].append((now, proc.memory_info().rss / 2**20))
+                times = proc.cpu_times()
+                self.cpu[label].append(times.user + times.system)
             except psutil.Error:
                 self.samples[label].append((now, float("nan")))
+                self.cpu[label].append(float("nan"))
+
+    def restart(self) -> None:
+        """Start the clock and the samples over (the measured window begins now)."""
+        self.started = time.monotonic()
+        for samples in self.samples.values():
+            samples.clear()
+        for cpu in self.cpu.values():
+            cpu.clear()
+        self.sample()
 
     async def run(self, until: float, every: float = 5.0) -> None:
         while time.monotonic() < until:
@@ -328,9 +341,9 @@ class Memory:
 
 
 class Load:
-    def __init__(self, base: str, seeded: Seeded, duration: float, tally: Tally) -> None:
+    def __init__(self, base: str, seeded: Seeded, tally: Tally) -> None:
         self.base, self.seeded, self.tally = base, seeded, tally
-        self.deadline = time.monotonic() + duration
+        self.deadline = 0.0  # set when the measured window starts
         self.running: list[int] = []
 
     async def timed(self, client: Any, endpoint: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -341,7 +354,7 @@ class Load:
             response = await client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             self.tally.latencies[endpoint].append((time.perf_counter() - started) * 1000)
-            self.tally.error(endpoint, type(exc).__name__)
+            self.tally.error(endpoint, f"{type(exc).__name__} {exc}"[:120])
             return None
         self.tally.latencies[endpoint].append((time.perf_counter() - started) * 1000)
         if response.status_code == 409 and endpoint.startswith("POST /api/execute"):
@@ -380,11 +393,12 @@ class Load:
             }[kind]
             await self.timed(client, f"GET /api/tws/{kind}", "GET", path, headers=auth)
 
-    async def dashboard_user(self, client: Any, rng: random.Random) -> None:
+    async def login(self, client: Any) -> dict[str, str] | None:
+        """Log the staff user in through the admin login form; return the session's Cookie header."""
         origin = {"Origin": self.base, "Referer": f"{self.base}/admin/login/"}
         page = await self.timed(client, "GET /admin/login/", "GET", "/admin/login/")
         if page is None:
-            return
+            return None
         cookies = _cookies(page)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         form = {"username": STAFF_USER, "password": STAFF_PASSWORD, "next": "/admin/"}
@@ -394,12 +408,16 @@ class Load:
             client, "POST /admin/login/", "POST", "/admin/login/", data=form, headers={**origin, **cookie}
         )
         if login is None:
-            return
+            return None
         cookies.update(_cookies(login))
         if login.status_code != 302 or "sessionid" not in cookies:
             self.tally.error("POST /admin/login/", f"no session (HTTP {login.status_code})")
-            return
-        session = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+            return None
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+    async def dashboard_user(self, client: Any, rng: random.Random, session: dict[str, str] | None) -> None:
+        if session is None:
+            return  # the login failed and was counted
         while await self.think(rng):
             if rng.random() < 0.25:
                 await self.timed(client, "GET /admin/ (dashboard)", "GET", "/admin/", headers=session)
@@ -450,7 +468,7 @@ class Load:
                             break
             except (aiohttp.ClientError, TimeoutError) as exc:
                 self.tally.latencies["WS /ws/jobs/{id} connect"].append((time.perf_counter() - started) * 1000)
-                self.tally.error("WS /ws/jobs/{id} connect", type(exc).__name__)
+                self.tally.error("WS /ws/jobs/{id} connect", f"{type(exc).__name__} {exc}"[:120])
 
 
 def _cookies(response: Any) -> dict[str, str]:
@@ -465,7 +483,7 @@ async def run_users(base: str, seeded: Seeded, users: int, duration: float, memo
     import httpx
 
     tally = Tally()
-    load = Load(base, seeded, duration, tally)
+    load = Load(base, seeded, tally)
     weights = list(ROLES.values())
     roles = [rng_role for rng_role, _ in zip(_cycle(list(ROLES), weights), range(users - 1), strict=False)]
     print(f"users: {dict(Counter(roles))} + 1 pipeline operator")
@@ -474,12 +492,25 @@ async def run_users(base: str, seeded: Seeded, users: int, duration: float, memo
         httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client,
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30)) as session,
     ):
+        # Staff sessions exist before the window (PBKDF2 makes a login cost ~0.3 s of the web's CPU
+        # on purpose: 40 at once would measure a login storm, not the steady state).
+        gate = asyncio.Semaphore(2)
 
-        async def user(number: int, role: str) -> None:
+        async def login() -> dict[str, str] | None:
+            async with gate:
+                return await load.login(client)
+
+        sessions = iter(await asyncio.gather(*(login() for role in roles if role == "dashboard")))
+        load.deadline = time.monotonic() + duration
+        memory.restart()
+
+        async def user(number: int, role: str, cookie: dict[str, str] | None) -> None:
             rng = random.Random(number)
             await asyncio.sleep(rng.uniform(0, 5))  # arrivals spread over the first seconds
             if role == "watcher":
                 await load.watcher(session, rng)
+            elif role == "dashboard":
+                await load.dashboard_user(client, rng, cookie)
             else:
                 await getattr(load, f"{role}_user")(client, rng)
 
@@ -487,7 +518,7 @@ async def run_users(base: str, seeded: Seeded, users: int, duration: float, memo
             tg.create_task(memory.run(load.deadline))
             tg.create_task(load.pipeline_operator(client, random.Random(-1)))
             for number, role in enumerate(roles):
-                tg.create_task(user(number, role))
+                tg.create_task(user(number, role, next(sessions) if role == "dashboard" else None))
     return tally
 
 
@@ -524,7 +555,10 @@ def report(users: int, duration: float, tally: Tally, memory: Memory) -> bool:
     if tally.samples:
         print("first errors:", tally.samples)
     mark = min(120.0, 0.2 * duration)
-    print(f"\n{'process':10} {'start MB':>9} {f'@{mark:.0f}s MB':>9} {'end MB':>9} {'max MB':>9} {'growth':>8}")
+    print(
+        f"\n{'process':10} {'start MB':>9} {f'@{mark:.0f}s MB':>9} {'end MB':>9} {'max MB':>9} {'growth':>8} "
+        f"{'CPU %':>6}"
+    )
     growth_ok = rss_ok = True
     for label, samples in memory.samples.items():
         start, middle, end = samples[0][1], memory.at(label, mark), samples[-1][1]
@@ -532,7 +566,8 @@ def report(users: int, duration: float, tally: Tally, memory: Memory) -> bool:
         growth = (end - middle) / middle
         growth_ok &= growth < TARGET_GROWTH
         rss_ok &= peak < TARGET_RSS_MB
-        print(f"{label:10} {start:9.1f} {middle:9.1f} {end:9.1f} {peak:9.1f} {growth:8.1%}")
+        busy = (memory.cpu[label][-1] - memory.cpu[label][0]) / max(1e-9, samples[-1][0] - samples[0][0])
+        print(f"{label:10} {start:9.1f} {middle:9.1f} {end:9.1f} {peak:9.1f} {growth:8.1%} {busy:6.0%}")
     verdicts = {
         f"error rate < {TARGET_ERROR_RATE:.1%}": rate < TARGET_ERROR_RATE,
         f"p95 < {TARGET_P95_MS:.0f} ms on every endpoint": p95_ok,
