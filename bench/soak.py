@@ -44,6 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, when run as a script
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _support
 from _support import ROOT, SIM_PASSWORD, SIM_USER, free_port, tws_simulator
 
 DB_NAME = "bench_soak"
@@ -213,12 +214,20 @@ def _wait_http(url: str, what: str, proc: subprocess.Popen[bytes], log_path: Pat
 
 
 @contextmanager
-def web_processes(env: dict[str, str], logs: Path) -> Iterator[tuple[str, dict[str, int]]]:
+def web_processes(env: dict[str, str], logs: Path, processes: int) -> Iterator[tuple[str, dict[str, int]]]:
     """Start the web tier; yield its base URL and {label: pid}.
 
-    TODO: switch to the lead's bench/_support.py helper that starts N web processes behind nginx
-    once it lands; only this function changes.
+    More than one process goes through the lead's ``_support.web_stack`` (N × serve behind nginx).
+    TODO: use ``web_stack`` for one process too once it can start ``serve --no-worker`` (the soak runs
+    its own worker, as production does); only this function changes.
     """
+    web_stack = getattr(_support, "web_stack", None)
+    if processes > 1:
+        if web_stack is None:
+            raise SystemExit("--web-processes > 1 needs bench/_support.web_stack (N web processes behind nginx)")
+        with web_stack(env=env, processes=processes, log_dir=str(logs)) as (base, pids):
+            yield base, {f"web{number}": pid for number, pid in enumerate(pids, start=1)}
+        return
     port = free_port()
     log_path = logs / "web.log"
     web = _spawn(["manage.py", "serve", "--no-worker", "--no-embedded", "--port", str(port)], env, log_path)
@@ -239,7 +248,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def stack(env: dict[str, str], logs: Path, reports_port: int) -> Iterator[tuple[str, dict[str, int]]]:
+def stack(env: dict[str, str], logs: Path, reports_port: int, web: int) -> Iterator[tuple[str, dict[str, int]]]:
     """Run reports server, worker and web tier; yield the web base URL and {label: pid} of every process."""
     import psutil
 
@@ -255,7 +264,7 @@ def stack(env: dict[str, str], logs: Path, reports_port: int) -> Iterator[tuple[
         stop.callback(_stop, worker)
         metrics = f"http://127.0.0.1:{env['RESYNC_WORKER_METRICS_PORT']}/metrics"
         _wait_http(metrics, "worker", worker, worker_log)
-        base, web_pids = stop.enter_context(web_processes(env, logs))
+        base, web_pids = stop.enter_context(web_processes(env, logs, web))
         pids.update(reports=reports.pid, worker=worker.pid, **web_pids)
         yield base, pids
 
@@ -395,7 +404,6 @@ class Load:
 
     async def login(self, client: Any) -> dict[str, str] | None:
         """Log the staff user in through the admin login form; return the session's Cookie header."""
-        origin = {"Origin": self.base, "Referer": f"{self.base}/admin/login/"}
         page = await self.timed(client, "GET /admin/login/", "GET", "/admin/login/")
         if page is None:
             return None
@@ -403,10 +411,10 @@ class Load:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         form = {"username": STAFF_USER, "password": STAFF_PASSWORD, "next": "/admin/"}
         form["csrfmiddlewaretoken"] = token.group(1) if token else ""
+        # No Origin header: a proxy that forwards `Host $host` drops the port, so the browser's Origin
+        # would not match; over plain HTTP Django then checks the CSRF token alone, as it does here.
         cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
-        login = await self.timed(
-            client, "POST /admin/login/", "POST", "/admin/login/", data=form, headers={**origin, **cookie}
-        )
+        login = await self.timed(client, "POST /admin/login/", "POST", "/admin/login/", data=form, headers=cookie)
         if login is None:
             return None
         cookies.update(_cookies(login))
@@ -579,7 +587,7 @@ def report(users: int, duration: float, tally: Tally, memory: Memory) -> bool:
     return all(verdicts.values())
 
 
-def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str]) -> bool:
+def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str], web: int) -> bool:
     """Run one soak round on a fresh database and a fresh stack (same settings as the other rounds)."""
     from django.db import connections
 
@@ -599,7 +607,7 @@ def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str
         seeded = seed(jobs, tws_url, f"http://127.0.0.1:{reports_port}")
         connections.close_all()
         print(f"seeded {jobs} jobs in {time.perf_counter() - started:.1f} s; logs in {var_dir}")
-        with stack(env, var_dir, reports_port) as (base, pids):
+        with stack(env, var_dir, reports_port, web) as (base, pids):
             memory = Memory(pids)
             memory.sample()
             tally = asyncio.run(run_users(base, seeded, users, duration, memory))
@@ -613,6 +621,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=600, help="seconds of load per round (default 600)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--jobs", type=int, default=5000, help="finished jobs seeded (default 5000)")
+    parser.add_argument("--web-processes", type=int, default=1, help="web processes (> 1: behind nginx)")
     parser.add_argument("--reports-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reports_server:
@@ -630,7 +639,7 @@ def main() -> None:
 
     django.setup()
     rounds = args.users or [15, 200]
-    results = {users: soak(users, args.duration, args.pg_url, args.jobs, env) for users in rounds}
+    results = {users: soak(users, args.duration, args.pg_url, args.jobs, env, args.web_processes) for users in rounds}
     print("\n" + "  ".join(f"{u} users: {'PASS' if ok else 'FAIL'}" for u, ok in results.items()))
 
 
