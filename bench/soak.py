@@ -1,12 +1,13 @@
 """Soak: a mixed load on the production profile for minutes, at 15 and at 200 concurrent users.
 
-The whole stack runs as separate processes over loopback: web (`manage.py serve --no-worker --no-embedded`),
-one `manage.py worker`, the TWS simulator (`manage.py tws_simulator`) and etl's demo reports server, on
-PostgreSQL (database ``bench_soak``, re-created) and Redis db 12 (flushed; no other db is touched).
+The whole stack runs as separate processes over loopback: web (`manage.py serve --no-worker
+--no-embedded`, or with ``--web-processes N`` N of them behind nginx through ``_support.web_stack``),
+one `manage.py worker`, the TWS simulator (`manage.py tws_simulator`) and etl's demo reports server,
+on PostgreSQL (database ``bench_soak``, re-created) and Redis db 12 (flushed; no other db is touched).
 
 Users (asyncio, 1-3 s think time, arriving over the first seconds), each with one role:
-- dashboard: a staff user logs in through the admin login form, opens the admin index (the operations
-  dashboard) and polls ``/api/dashboard`` with its session;
+- dashboard: a staff user logged in through the admin login form (before the measured window), opens
+  the admin index (the operations dashboard) and polls ``/api/dashboard`` with its session;
 - api: job list / job detail / stats / history with an API token;
 - tws: TWS job lists (all, by job stream, by status), workstations and plan counts with an API token;
 - watcher: opens ``/ws/jobs/{id}`` of a running job and reads its lines for 10-30 s; a disconnect it did
@@ -15,10 +16,12 @@ Users (asyncio, 1-3 s think time, arriving over the first seconds), each with on
 
 Prints per endpoint count, p50/p95/p99 and errors, the overall error rate, the RSS of every process at
 the start, at minute 2 (20 % of the duration for runs shorter than 10 minutes) and at the end with the
-growth between the last two, and PASS/FAIL against the targets (error rate < 0.1 %, p95 < 100 ms,
-memory growth < 10 %, every process under 500 MB).
+growth between the last two, each process's CPU share (and this script's: a busy load generator adds
+its own queueing to the latencies), and PASS/FAIL against the targets (error rate < 0.1 %,
+p95 < 100 ms, memory growth < 10 %, every process under 500 MB).
 
-Usage: python bench/soak.py [--users 15 --users 200] [--duration 600] [--pg-url postgres://postgres@127.0.0.1:5432]
+Usage: python bench/soak.py [--users 15 --users 200] [--duration 600] [--web-processes 1]
+                            [--pg-url postgres://postgres@127.0.0.1:5432] [--jobs 5000]
 """
 
 from __future__ import annotations
@@ -316,12 +319,16 @@ class Memory:
         self.procs = {label: psutil.Process(pid) for label, pid in pids.items()}
         self.samples: dict[str, list[tuple[float, float]]] = {label: [] for label in pids}
         self.cpu: dict[str, list[float]] = {label: [] for label in pids}  # CPU seconds at each sample
+        self.client = psutil.Process()  # this script: if it is busy, latencies include its own queueing
+        self.client_cpu: list[float] = []
         self.started = time.monotonic()
 
     def sample(self) -> None:
         import psutil
 
         now = time.monotonic() - self.started
+        times = self.client.cpu_times()
+        self.client_cpu.append(times.user + times.system)
         for label, proc in self.procs.items():
             try:
                 self.samples[label].append((now, proc.memory_info().rss / 2**20))
@@ -338,6 +345,7 @@ class Memory:
             samples.clear()
         for cpu in self.cpu.values():
             cpu.clear()
+        self.client_cpu.clear()
         self.sample()
 
     async def run(self, until: float, every: float = 5.0) -> None:
@@ -576,6 +584,9 @@ def report(users: int, duration: float, tally: Tally, memory: Memory) -> bool:
         rss_ok &= peak < TARGET_RSS_MB
         busy = (memory.cpu[label][-1] - memory.cpu[label][0]) / max(1e-9, samples[-1][0] - samples[0][0])
         print(f"{label:10} {start:9.1f} {middle:9.1f} {end:9.1f} {peak:9.1f} {growth:8.1%} {busy:6.0%}")
+    window = next(iter(memory.samples.values()))
+    client = (memory.client_cpu[-1] - memory.client_cpu[0]) / max(1e-9, window[-1][0] - window[0][0])
+    print(f"load generator (this script): CPU {client:.0%} of one core; machine load average {os.getloadavg()[0]:.1f}")
     verdicts = {
         f"error rate < {TARGET_ERROR_RATE:.1%}": rate < TARGET_ERROR_RATE,
         f"p95 < {TARGET_P95_MS:.0f} ms on every endpoint": p95_ok,
