@@ -112,8 +112,13 @@ class Runner:
     def _start_consumer(self) -> None:
         if not self.worker:
             return
+        from django.utils.module_loading import autodiscover_modules
         from huey.consumer import Consumer
         from huey.contrib.djhuey import HUEY
+
+        # Register every app's tasks (as djhuey's run_huey does): a consumer that has not imported
+        # etl.tasks cannot run a queued job, and periodic tasks only run once they are registered.
+        autodiscover_modules("tasks")
 
         class InProcessConsumer(Consumer):
             def _set_signal_handlers(self) -> None:

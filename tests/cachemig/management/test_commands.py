@@ -81,3 +81,15 @@ def test_rollback_sets_zero_and_is_audited() -> None:
     assert "rolled back 50% -> 0%" in out
     assert FeatureFlag.objects.get(name=FLAG).exposure == 0
     assert recorded_entries(action="flag.rollback")[-1]["data"]["reason"] == "p99 latency doubled"
+
+
+def test_rollback_run_through_sudo_records_the_person_not_the_service_account(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOGNAME", "resync")  # what `sudo -u resync` leaves in the environment
+    monkeypatch.setenv("USER", "resync")
+    monkeypatch.setenv("SUDO_USER", "alice")
+    at_percent(FLAG, 50)
+    run("rollback", FLAG, "--reason", "fallbacks at 12 %")
+    assert RolloutEvent.objects.filter(kind="rollback").get().actor == "cli:alice (as resync)"
+    assert recorded_entries(action="flag.rollback")[-1]["actor"] == "cli:alice (as resync)"
