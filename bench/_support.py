@@ -1,5 +1,5 @@
 """Helpers shared by the bench scripts: a free loopback port, the TWS simulator in its own process, and the
-web tier as in production (N `serve --no-embedded` processes behind nginx)."""
+web tier as in production (N `serve --no-worker --no-embedded` processes behind nginx)."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;  # with the port: Django's origin check compares it
             proxy_set_header X-Request-ID $request_id;
             proxy_read_timeout 1h;
         }}
@@ -113,10 +113,11 @@ def wait_http_ok(url: str, *, timeout: float = 40.0, what: str = "server") -> No
 def web_stack(
     *, env: dict[str, str], processes: int = 2, log_dir: str | None = None
 ) -> Iterator[tuple[str, list[int]]]:
-    """Start ``processes`` × `manage.py serve --no-embedded` and, for more than one, nginx in front.
+    """Start ``processes`` × `manage.py serve --no-worker --no-embedded` and, for more than one, nginx in front.
 
     Yields the base URL clients use (nginx's, or the single process's) and the web pids. This is the
-    production shape of DESIGN.md §3 (web processes × N behind a proxy; ops/nginx/resync.conf).
+    production shape of DESIGN.md §3 (web processes × N behind a proxy; ops/nginx/resync.conf); jobs are
+    left to the caller's `manage.py worker`, as in production.
     """
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if processes > 1 and not Path(nginx).exists():
@@ -130,7 +131,7 @@ def web_stack(
             log = logs.enter_context((Path(log_dir or tmp) / f"web-{number}.log").open("wb"))
             started.append(
                 subprocess.Popen(
-                    [sys.executable, "manage.py", "serve", "--no-embedded", "--port", str(port)],
+                    [sys.executable, "manage.py", "serve", "--no-worker", "--no-embedded", "--port", str(port)],
                     cwd=ROOT,
                     env=env,
                     stdout=log,

@@ -218,27 +218,9 @@ def _wait_http(url: str, what: str, proc: subprocess.Popen[bytes], log_path: Pat
 
 @contextmanager
 def web_processes(env: dict[str, str], logs: Path, processes: int) -> Iterator[tuple[str, dict[str, int]]]:
-    """Start the web tier; yield its base URL and {label: pid}.
-
-    More than one process goes through the lead's ``_support.web_stack`` (N × serve behind nginx).
-    TODO: use ``web_stack`` for one process too once it can start ``serve --no-worker`` (the soak runs
-    its own worker, as production does); only this function changes.
-    """
-    web_stack = getattr(_support, "web_stack", None)
-    if processes > 1:
-        if web_stack is None:
-            raise SystemExit("--web-processes > 1 needs bench/_support.web_stack (N web processes behind nginx)")
-        with web_stack(env=env, processes=processes, log_dir=str(logs)) as (base, pids):
-            yield base, {f"web{number}": pid for number, pid in enumerate(pids, start=1)}
-        return
-    port = free_port()
-    log_path = logs / "web.log"
-    web = _spawn(["manage.py", "serve", "--no-worker", "--no-embedded", "--port", str(port)], env, log_path)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/health", "web", web, log_path)
-        yield f"http://127.0.0.1:{port}", {"web": web.pid}
-    finally:
-        _stop(web)
+    """Start the web tier (`_support.web_stack`: N × serve, nginx in front of several); yield its URL and pids."""
+    with _support.web_stack(env=env, processes=processes, log_dir=str(logs)) as (base, pids):
+        yield base, {f"web{number}": pid for number, pid in enumerate(pids, start=1)}
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
