@@ -14,7 +14,9 @@ import logging
 from typing import Any
 
 from django.apps import apps
-from django.utils import timezone
+from django.conf import settings
+from django.core.cache import caches
+from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -34,7 +36,28 @@ def _broken(path: str) -> dict[str, Any]:
 
 
 def collect(user: Any) -> dict[str, Any]:
-    """Return the cards ``user`` may see, each built now; a failing card shows as down, never breaks the page."""
+    """Return the cards ``user`` may see; a failing card shows as down, never breaks the page.
+
+    Dashboards poll: the cards are built at most once per ``RESYNC_DASHBOARD_CACHE_SECONDS`` per
+    language and shared through the default cache; permissions are applied per user on every call.
+    """
+    seconds = int(settings.RESYNC_DASHBOARD_CACHE_SECONDS)
+    key = f"resync:dashboard:v1:{translation.get_language()}"
+    built = caches["default"].get(key) if seconds > 0 else None
+    if built is None:
+        built = {"generated_at": timezone.now().isoformat(), "cards": _build_cards()}
+        if seconds > 0:
+            caches["default"].set(key, built, timeout=seconds)
+    cards = []
+    for card in built["cards"]:
+        permission = card.get("permission")
+        if permission and not user.has_perm(permission):
+            continue
+        cards.append(card)
+    return {"generated_at": built["generated_at"], "cards": cards}
+
+
+def _build_cards() -> list[dict[str, Any]]:
     cards: list[dict[str, Any]] = []
     for path in card_paths():
         try:
@@ -42,8 +65,5 @@ def collect(user: Any) -> dict[str, Any]:
         except Exception:  # one app's broken card must not take the operations dashboard down
             log.exception("dashboard: card %s failed", path)
             card = _broken(path)
-        permission = card.get("permission")
-        if permission and not user.has_perm(permission):
-            continue
         cards.append(card)
-    return {"generated_at": timezone.now().isoformat(), "cards": cards}
+    return cards

@@ -273,6 +273,8 @@ X_FRAME_OPTIONS = "DENY"  # a page that must be framed opts in with @xframe_opti
 
 # --- Resync platform ------------------------------------------------------
 # Heavy periodic work (verification, archival) runs this often.
+# The operations dashboard's cards are built at most once per this many seconds per language (0: every time).
+RESYNC_DASHBOARD_CACHE_SECONDS = env.int("RESYNC_DASHBOARD_CACHE_SECONDS", default=5)
 RESYNC_HEAVY_TASK_INTERVAL_SECONDS = env.int(
     "RESYNC_HEAVY_TASK_INTERVAL_SECONDS", default=6 * 3600 if PRODUCTION else 2 * 3600
 )

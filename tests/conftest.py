@@ -31,6 +31,7 @@ def _isolated_var(settings: Any, tmp_path: Any) -> Any:
 
     settings.VAR_DIR = tmp_path / "var"
     settings.VAR_DIR.mkdir()
+    settings.RESYNC_DASHBOARD_CACHE_SECONDS = 0  # tests read the cards right after changing state
     reset_keyring_cache()
     yield settings.VAR_DIR
     reset_keyring_cache()

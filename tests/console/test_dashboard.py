@@ -69,3 +69,42 @@ def test_live_panel_tag_renders_for_the_admin_job_page(running_job: Any, operato
     assert f'data-job="{running_job.pk}"' in html
     assert 'data-role="cancel"' in html
     assert f"/console/jobs/{running_job.pk}/log.txt" in html
+
+
+_builds: list[int] = []
+
+
+def counting_card() -> dict[str, Any]:
+    _builds.append(1)
+    return {
+        "id": "tws",
+        "title": "TWS engine",
+        "state": "ok",
+        "permission": "tws.view_jobinplan",
+        "metrics": [{"key": "built", "label": "Built", "value": len(_builds)}],
+    }
+
+
+def test_polling_dashboards_share_one_build_and_permissions_still_apply(
+    viewer_client: Any, client: Any, django_user_model: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import caches
+
+    settings.RESYNC_DASHBOARD_CACHE_SECONDS = 60
+    caches["default"].clear()
+    config = apps.get_app_config("tws")
+    monkeypatch.setattr(
+        config, "resync_dashboard_cards", ("tests.console.test_dashboard.counting_card",), raising=False
+    )
+    _builds.clear()
+    first = {c["id"]: c for c in viewer_client.get("/api/dashboard").json()["cards"]}
+    second = {c["id"]: c for c in viewer_client.get("/api/dashboard").json()["cards"]}
+    assert first["tws"]["metrics"][0]["value"] == second["tws"]["metrics"][0]["value"] == 1
+    assert len(_builds) == 1
+
+    client.force_login(django_user_model.objects.create_user(username="nobody", password="x"))
+    assert client.get("/api/dashboard").json()["cards"] == []  # the shared build is filtered per user
+
+    settings.RESYNC_DASHBOARD_CACHE_SECONDS = 0
+    again = {c["id"]: c for c in viewer_client.get("/api/dashboard").json()["cards"]}
+    assert again["tws"]["metrics"][0]["value"] == 2
