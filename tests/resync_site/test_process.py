@@ -132,3 +132,27 @@ def test_serve_logs_json_carries_request_ids_and_shuts_down_in_order(
     ]
     positions = [next(i for i, m in enumerate(messages) if m.startswith(step)) for step in order]
     assert positions == sorted(positions)
+
+
+def test_worker_registers_every_apps_tasks_and_their_schedules(tmp_path: Path) -> None:
+    """The production worker runs the tasks of every app, the periodic ones too (reaper, monitor, guard sweep)."""
+    env = _env(RESYNC_VAR_DIR=str(tmp_path), PYTHONUNBUFFERED="1", RESYNC_WORKER_METRICS_PORT="0")
+    migrated = _manage("migrate", "--no-input", "-v", "0", env=env, timeout=120)
+    assert migrated.returncode == 0, migrated.stderr
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "worker"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        periodic: list[str] | None = None
+        for line in proc.stdout or []:
+            record = json.loads(line)
+            if record.get("phase") == "initialize_schedulers" and "periodic_tasks" in record:
+                periodic = record["periodic_tasks"]
+            if record["msg"] == "worker: ready":
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert periodic is not None, "the worker never logged its schedulers"
+    for task in ("etl.tasks.reap_jobs_task", "tws.tasks.tws.plan_sync", "cachemig.tasks.flags_guard_tick"):
+        assert task in periodic, f"{task} is not scheduled by the worker: {periodic}"

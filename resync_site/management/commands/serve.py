@@ -112,8 +112,13 @@ class Runner:
     def _start_consumer(self) -> None:
         if not self.worker:
             return
+        from django.utils.module_loading import autodiscover_modules
         from huey.consumer import Consumer
         from huey.contrib.djhuey import HUEY
+
+        # Register every app's tasks (periodic ones included) before the consumer reads the queue,
+        # as djhuey's run_huey does: a task whose module was never imported cannot run here.
+        autodiscover_modules("tasks")
 
         class InProcessConsumer(Consumer):
             def _set_signal_handlers(self) -> None:
