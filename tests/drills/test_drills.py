@@ -151,15 +151,22 @@ def test_tws_down_opens_the_breaker_answers_fast_and_recovers(stack: Stack) -> N
 
 # --- 2. Redis down and back ---------------------------------------------------------------------------
 def _canary_percent(stack: Stack) -> int:
-    """Return a canary percentage that routes the stats key (or the web's health key) to the new cache."""
+    """Return a canary percentage (below 100) that routes the stats key and the web's health key to Redis."""
     from django.utils import timezone
 
     from cachemig.flags.evaluation import normalized_value
 
     keys = [f":1:etl:stats:v1:{timezone.localdate().isoformat()}:30", f":1:resync:health:{stack.procs['web'].pid}"]
-    percent = min(normalized_value(CACHE_FLAG, key) for key in keys)
-    assert percent < 100, "both probe keys fall in bucket 100: no canary percentage routes them"
+    buckets = sorted(normalized_value(CACHE_FLAG, key) for key in keys)
+    percent = buckets[-1] if buckets[-1] < 100 else buckets[0]
+    assert percent < 100, "both keys fall in bucket 100: no canary percentage routes them"
     return percent
+
+
+def _auto_rollbacks(stack: Stack) -> float:
+    """Return flag_auto_rollbacks_total of the cache flag summed over the web and the worker."""
+    texts = (stack.metrics(), stack.worker_metrics())
+    return sum(metric_value(text, "flag_auto_rollbacks_total", flag=CACHE_FLAG) for text in texts)
 
 
 def test_redis_down_falls_back_rolls_the_cache_flag_back_and_recovers(stack: Stack) -> None:
@@ -178,18 +185,18 @@ def test_redis_down_falls_back_rolls_the_cache_flag_back_and_recovers(stack: Sta
         timeout=30,
     )
     fallbacks_before = metric_value(stack.metrics(), "migration_fallbacks_total")
-    rollbacks_before = metric_value(stack.worker_metrics(), "flag_auto_rollbacks_total", flag=CACHE_FLAG)
+    rollbacks_before = _auto_rollbacks(stack)
 
     stack.stop("redis", signal.SIGKILL)
     down_at = time.monotonic()
-    for _ in range(30):
+    for _ in range(25):
         for path in ("/api/stats", "/api/jobs"):
             response = stack.get(path)
             assert response.status_code == 200, f"{path} while Redis is down: {response.status_code} {response.text}"
-    assert metric_value(stack.metrics(), "migration_fallbacks_total") > fallbacks_before  # CacheFallbackSpike
-    health = stack.health_detailed()
-    assert health.status_code == 200, health.text  # Redis is not critical
+        health = stack.health_detailed()
+        assert health.status_code == 200, health.text  # Redis is not critical: the console stays up
     assert health.json()["components"]["cache_migration"]["status"] == "degraded"
+    assert metric_value(stack.metrics(), "migration_fallbacks_total") > fallbacks_before  # CacheFallbackSpike
 
     flags = wait_for(
         "the cache flag rolled back automatically",
@@ -210,12 +217,8 @@ def test_redis_down_falls_back_rolls_the_cache_flag_back_and_recovers(stack: Sta
 
     wait_for("health green again after Redis came back", green, timeout=60)
     stack.figures["redis: health green after Redis came back (s)"] = time.monotonic() - back_at
-    # FlagAutoRollbackFired reads the worker's counter (the guard sweep runs there).
-    wait_for(
-        "flag_auto_rollbacks_total rising on the worker",
-        lambda: metric_value(stack.worker_metrics(), "flag_auto_rollbacks_total", flag=CACHE_FLAG) > rollbacks_before,
-        timeout=30,
-    )
+    # FlagAutoRollbackFired: increase(flag_auto_rollbacks_total[10m]) > 0 over every scraped process.
+    assert _auto_rollbacks(stack) > rollbacks_before
     settle(stack, ledger)
 
 
