@@ -68,7 +68,8 @@ def wait_for(what: str, check: Callable[[], T | None], *, timeout: float = 60, e
         if result:
             return result
         time.sleep(every)
-    pytest.fail(f"{what} did not happen within {timeout:g} s" + (f" (last error: {last_error!r})" if last_error else ""))
+    cause = f" (last error: {last_error!r})" if last_error else ""
+    pytest.fail(f"{what} did not happen within {timeout:g} s{cause}")
 
 
 def free_port() -> int:

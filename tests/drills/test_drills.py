@@ -128,16 +128,20 @@ def test_tws_down_opens_the_breaker_answers_fast_and_recovers(stack: Stack) -> N
     back_at = time.monotonic()
     wait_for(
         "the TWS API answering again with its breaker closed (half-open probes passed)",
-        lambda: stack.get(f"/api/tws/jobs/{job_id}/status").status_code == 200
-        and metric_value(stack.metrics(), "tws_circuit_state") == 0,
+        lambda: (
+            stack.get(f"/api/tws/jobs/{job_id}/status").status_code == 200
+            and metric_value(stack.metrics(), "tws_circuit_state") == 0
+        ),
         timeout=60,
     )
     stack.figures["tws: breaker closed after the simulator came back (s)"] = time.monotonic() - back_at
     back_wall = dt.datetime.now(dt.UTC)
     wait_for(
         "the monitor syncing the plan again",
-        lambda: (s := stack.get("/api/tws/status").json()["last_sync"])["outcome"] == "ok"
-        and dt.datetime.fromisoformat(s["finished_at"].replace("Z", "+00:00")) > back_wall,
+        lambda: (
+            (s := stack.get("/api/tws/status").json()["last_sync"])["outcome"] == "ok"
+            and dt.datetime.fromisoformat(s["finished_at"].replace("Z", "+00:00")) > back_wall
+        ),
         timeout=60,
     )
     stack.figures["tws: first successful sync after the simulator came back (s)"] = time.monotonic() - back_at
@@ -145,7 +149,10 @@ def test_tws_down_opens_the_breaker_answers_fast_and_recovers(stack: Stack) -> N
     accepted = stack.post(f"/api/tws/jobs/{job_id}/actions/hold")
     assert accepted.status_code == 202, accepted.text
     ledger.accepted()
-    wait_for("the TWS health component ok", lambda: stack.health_detailed().json()["components"]["tws"]["status"] == "ok")
+    wait_for(
+        "the TWS health component ok",
+        lambda: stack.health_detailed().json()["components"]["tws"]["status"] == "ok",
+    )
     settle(stack, ledger)
 
 
@@ -177,11 +184,13 @@ def test_redis_down_falls_back_rolls_the_cache_flag_back_and_recovers(stack: Sta
     ledger.accepted(CLI_ACTOR)
     wait_for(
         "web traffic reaching the new cache",
-        lambda: stack.get("/api/stats").status_code == 200
-        and stack.health_detailed().status_code == 200
-        and metric_value(stack.metrics(), "migration_new_hits_total")
-        + metric_value(stack.metrics(), "migration_cache_misses_total", side="new")
-        > 0,
+        lambda: (
+            stack.get("/api/stats").status_code == 200
+            and stack.health_detailed().status_code == 200
+            and metric_value(stack.metrics(), "migration_new_hits_total")
+            + metric_value(stack.metrics(), "migration_cache_misses_total", side="new")
+            > 0
+        ),
         timeout=30,
     )
     fallbacks_before = metric_value(stack.metrics(), "migration_fallbacks_total")
