@@ -291,6 +291,8 @@ _APP_SETTINGS_FROM_ENV = {
     "ETL_REAPER_INTERVAL_SECONDS": env.int,
     "ETL_DEMO_SERVER_PORT": env.int,
     "TWS_MONITOR_INTERVAL_SECONDS": env.int,
+    "TWS_CACHE_TTL_STATUS": env.int,
+    "TWS_CACHE_TTL_STATIC": env.int,
     "CACHEMIG_GUARD_INTERVAL_SECONDS": env.int,
 }
 for _name, _read in _APP_SETTINGS_FROM_ENV.items():
