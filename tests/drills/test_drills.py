@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import os
 import signal
 import time
 from typing import Any
@@ -243,7 +244,7 @@ def _step_processes(stack: Stack, job_id: int) -> list[psutil.Process]:
         try:
             if proc.status() == psutil.STATUS_ZOMBIE:
                 continue
-            if proc.pid in pids or psutil.os.getpgid(proc.pid) in groups:
+            if proc.pid in pids or os.getpgid(proc.pid) in groups:
                 found.append(proc)
         except (psutil.Error, ProcessLookupError):
             continue
