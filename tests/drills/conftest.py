@@ -444,6 +444,12 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     """Start the production-shaped stack once for the drills; stop every process of it at the end."""
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}: stopping the drill stack")
+
+    # A CI runner that stops pytest with SIGTERM must still get the teardown below.
+    previous = signal.signal(signal.SIGTERM, interrupted)
     the_stack = Stack()
     try:
         started = time.monotonic()
@@ -452,6 +458,7 @@ def stack() -> Iterator[Stack]:
         yield the_stack
     finally:
         the_stack.teardown()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
