@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test install install-dev setup lint typecheck test-sqlite test-postgres test-ops system-deps bench lock clean
+.PHONY: run test install install-dev setup lint typecheck test-sqlite test-postgres test-ops test-drills system-deps bench lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ lint: install-dev
 
 # SQLite pass (everything but the PostgreSQL-only tests), then the PostgreSQL pass.
 test-sqlite: install-dev
-	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not postgres and not browser" --cov --cov-report= $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -m "not postgres and not browser and not drill" --cov --cov-report= $(PYTEST_ARGS)
 	@# Playwright's sync API keeps an event loop running in its thread: browser tests get their own pass.
 	$(VENV)/bin/pytest -m "browser and not postgres" --cov --cov-append --cov-report= $(PYTEST_ARGS)
 
@@ -67,7 +67,16 @@ test-ops: system-deps
 	elif [ "$$CI" = "true" ]; then echo "CI=true but promtool is missing"; exit 1; \
 	else echo "promtool missing: alert rule tests skipped"; fi
 
-test: lint test-ops test-sqlite test-postgres
+# Fault drills (docs/drills.md): the whole stack as in production with its own PostgreSQL cluster and Redis,
+# in their own pytest pass (one stack, drills in file order, no xdist). CI=true: a missing prerequisite fails.
+test-drills: install-dev
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; then \
+	  $(VENV)/bin/pytest tests/drills -m drill $(PYTEST_ARGS); \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "CI=true but the fault drills need PostgreSQL's server binaries (/usr/lib/postgresql/*/bin) and redis-server"; exit 1; \
+	else echo "fault drills skipped: they need PostgreSQL's server binaries (/usr/lib/postgresql/*/bin) and redis-server"; fi
+
+test: lint test-ops test-sqlite test-postgres test-drills
 	$(VENV)/bin/coverage report --format=total | xargs -I{} echo "coverage: {}% of statements"
 
 bench: install-dev

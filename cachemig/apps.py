@@ -11,6 +11,8 @@ class CachemigConfig(AppConfig):
         ("cache_migration", "cachemig.cache_guard.health_check", False),
     )
     resync_core_checks = ("cachemig.cache_guard.check_cache_settings",)
+    # Sweeps the guards in-process while the task queue (Redis) is unreachable.
+    resync_background_services = ("cachemig.watchdog.start",)
     resync_dashboard_cards = ("cachemig.dashboard.card", "cachemig.dashboard.cache_card")
 
     def ready(self) -> None:

@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
     "ETL_HEARTBEAT_SECONDS": 1.0,
     # A running job whose heartbeat is older than this is reaped as "worker lost".
     "ETL_STALE_SECONDS": 60.0,
+    # The reaper runs this often (seconds; must divide 60: Huey's periodic tasks fire once a minute).
+    "ETL_REAPER_INTERVAL_SECONDS": 60,
     # A pending job with no live task for this long is enqueued again.
     "ETL_PENDING_REQUEUE_SECONDS": 120.0,
     # Log lines are inserted every this many lines or seconds, whichever comes first.
@@ -73,4 +75,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="etl.E001",
                 )
             )
+    interval = get_setting("ETL_REAPER_INTERVAL_SECONDS")
+    if _positive_number("ETL_REAPER_INTERVAL_SECONDS", interval) and (interval != int(interval) or 60 % interval):
+        errors.append(
+            Error(
+                f"ETL_REAPER_INTERVAL_SECONDS must be a whole number of seconds that divides 60, not {interval!r}",
+                hint="use 5, 10, 15, 20, 30 or 60",
+                id="etl.E001",
+            )
+        )
     return errors

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.conf import settings
+from django.db.utils import InterfaceError as DatabaseInterfaceError
+from django.db.utils import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from ninja import NinjaAPI, Schema
@@ -84,6 +86,26 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 @api.exception_handler(ResyncError)
 def _domain(request: HttpRequest, exc: ResyncError) -> HttpResponse:
     return error(request, exc.status_code, str(exc), exc.code)
+
+
+@api.exception_handler(DatabaseOperationalError)
+@api.exception_handler(DatabaseInterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    import logging
+
+    # An outage, not a defect: one line per request (no traceback), a 503 the client may retry.
+    logging.getLogger("resync.api").warning(
+        "database unavailable in %s: %s", request.path, type(exc).__name__, extra={"error": str(exc)[:200]}
+    )
+    response = error(
+        request,
+        503,
+        "the database is unavailable; try again shortly",
+        "database_unavailable",
+        correlation_id=getattr(request, "correlation_id", None),
+    )
+    response["Retry-After"] = "5"
+    return response
 
 
 @api.exception_handler(Exception)

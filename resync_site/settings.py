@@ -289,6 +289,22 @@ RESYNC_WORKER_METRICS_PORT = env.int("RESYNC_WORKER_METRICS_PORT", default=9108)
 RESYNC_WORKER_METRICS_HOST = env.str("RESYNC_WORKER_METRICS_HOST", default="127.0.0.1")
 RESYNC_SHUTDOWN_GRACE_SECONDS = env.float("RESYNC_SHUTDOWN_GRACE_SECONDS", default=3.0)
 
+# App settings an operator may set from the environment (defaults and checks live in each app's conf.py):
+# short windows for drills and small deployments, longer ones for large fleets.
+_APP_SETTINGS_FROM_ENV = {
+    "ETL_STALE_SECONDS": env.float,
+    "ETL_PENDING_REQUEUE_SECONDS": env.float,
+    "ETL_REAPER_INTERVAL_SECONDS": env.int,
+    "ETL_DEMO_SERVER_PORT": env.int,
+    "TWS_MONITOR_INTERVAL_SECONDS": env.int,
+    "TWS_CACHE_TTL_STATUS": env.int,
+    "TWS_CACHE_TTL_STATIC": env.int,
+    "CACHEMIG_GUARD_INTERVAL_SECONDS": env.int,
+}
+for _name, _read in _APP_SETTINGS_FROM_ENV.items():
+    if env.str(_name, default=""):
+        globals()[_name] = _read(_name)
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
-    # Monitor: how often the plan is synced (Huey periodic task, rounded to whole minutes).
+    # Monitor: how often the plan is synced (Huey periodic task: whole minutes, or a divisor of 60 below one).
     "TWS_MONITOR_INTERVAL_SECONDS": 60,
     # Cache TTLs (seconds) of TWS answers by kind.
     "TWS_CACHE_TTL_STATUS": 10,
@@ -48,6 +48,9 @@ def problems() -> list[str]:
         value = get(name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             found.append(f"{name} must be a whole number of seconds (0 disables the cache), not {value!r}")
+    interval = get("TWS_MONITOR_INTERVAL_SECONDS")
+    if isinstance(interval, int) and not isinstance(interval, bool) and 0 < interval < 60 and 60 % interval:
+        found.append(f"TWS_MONITOR_INTERVAL_SECONDS below 60 must divide 60 (5, 10, 15, 20, 30), not {interval}")
     if isinstance(get("TWS_SYNC_PAGE_SIZE"), int) and get("TWS_SYNC_PAGE_SIZE") > 10_000:
         found.append("TWS_SYNC_PAGE_SIZE must be at most 10000 (the HWA page limit)")
     port = get("TWS_SIMULATOR_PORT")

@@ -10,6 +10,7 @@ import hmac
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from asgiref.sync import sync_to_async
 
 from etl import catalog, conf
@@ -72,18 +73,27 @@ async def xlsx(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def make_app() -> web.Application:
-    """Return the demo reports application."""
-    app = web.Application()
+def _delayed(delay_seconds: float) -> Middleware:
+    @web.middleware
+    async def slow(request: web.Request, handler: Handler) -> web.StreamResponse:
+        await asyncio.sleep(delay_seconds)
+        return await handler(request)
+
+    return slow
+
+
+def make_app(*, delay_seconds: float = 0.0) -> web.Application:
+    """Return the demo reports application (each answer ``delay_seconds`` late: a slow source)."""
+    app = web.Application(middlewares=[_delayed(delay_seconds)] if delay_seconds > 0 else [])
     app.router.add_get("/{system}/positions.csv", positions)
     app.router.add_get("/{system}/report.pdf", pdf)
     app.router.add_get("/{system}/report.xlsx", xlsx)
     return app
 
 
-async def start(host: str, port: int) -> tuple[web.AppRunner, str]:
+async def start(host: str, port: int, *, delay_seconds: float = 0.0) -> tuple[web.AppRunner, str]:
     """Start the server on ``host:port`` (0 = any free port); return its runner and base URL."""
-    runner = web.AppRunner(make_app(), access_log=None)
+    runner = web.AppRunner(make_app(delay_seconds=delay_seconds), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
