@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "ETL_REAPER_INTERVAL_SECONDS": 60,
     # A pending job with no live task for this long is enqueued again.
     "ETL_PENDING_REQUEUE_SECONDS": 120.0,
+    # Niceness added to each step's process tree (0-19): batch work yields the CPU to the web tier and
+    # the worker on a shared host. 0 runs steps at the worker's own priority.
+    "ETL_CHILD_NICE": 10,
     # Log lines are inserted every this many lines or seconds, whichever comes first.
     "ETL_LOG_BATCH_LINES": 100,
     "ETL_LOG_BATCH_SECONDS": 0.2,
@@ -61,6 +64,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """Report etl settings an operator set to unusable values."""
     errors: list[CheckMessage] = []
     for name, default in DEFAULTS.items():
+        if name == "ETL_CHILD_NICE":
+            continue  # 0 is allowed: checked below
         value = get_setting(name)
         if isinstance(default, dict):
             ok = isinstance(value, dict) and all(_positive_number(name, v) for v in value.values())
@@ -81,7 +86,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             Error(
                 f"ETL_REAPER_INTERVAL_SECONDS must be a whole number of seconds that divides 60, not {interval!r}",
                 hint="use 5, 10, 15, 20, 30 or 60",
-                id="etl.E001",
+                id="etl.E002",
+            )
+        )
+    nice = get_setting("ETL_CHILD_NICE")
+    if isinstance(nice, bool) or not isinstance(nice, int) or not 0 <= nice <= 19:
+        errors.append(
+            Error(
+                f"ETL_CHILD_NICE must be a whole number from 0 to 19, not {nice!r}",
+                hint="10 (the default) lets the web tier and the worker go first; 0: the worker's own priority",
+                id="etl.E003",
             )
         )
     return errors

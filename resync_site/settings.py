@@ -295,6 +295,7 @@ _APP_SETTINGS_FROM_ENV = {
     "ETL_STALE_SECONDS": env.float,
     "ETL_PENDING_REQUEUE_SECONDS": env.float,
     "ETL_REAPER_INTERVAL_SECONDS": env.int,
+    "ETL_CHILD_NICE": env.int,
     "ETL_DEMO_SERVER_PORT": env.int,
     "TWS_MONITOR_INTERVAL_SECONDS": env.int,
     "TWS_CACHE_TTL_STATUS": env.int,

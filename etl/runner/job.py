@@ -7,6 +7,7 @@ import collections
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import threading
 import time
@@ -26,6 +27,7 @@ from etl.runner.lines import pump_lines
 
 log = logging.getLogger("resync.etl.runner")
 T = TypeVar("T")
+NICE = shutil.which("nice")  # coreutils; without it steps run at the worker's priority
 
 # Runners alive in this process, so a shutdown drain can stop them cleanly.
 _active: set[JobRunner] = set()
@@ -228,8 +230,12 @@ class JobRunner:
         plan = run.plan
         if self.stop_reason:
             return self._stopped_outcome()
+        nice = int(conf.get_setting("ETL_CHILD_NICE"))
+        # `nice` execs the step in place (same pid, same new session): the niceness is there before the
+        # step runs a line of its own or starts a child, which inherit it.
+        argv = [NICE, "-n", str(nice), *plan.argv] if nice and NICE else list(plan.argv)
         proc = await asyncio.create_subprocess_exec(
-            *plan.argv,
+            *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -132,3 +132,36 @@ def test_a_job_no_longer_pending_is_not_run_twice(make_system: Any, start_job: A
     assert run_job(job.pk) == "success"
     assert run_job(job.pk) == "skipped"
     assert LogLine.objects.filter(job=job).count() == 1
+
+
+def test_steps_run_at_a_lower_priority_than_the_worker_and_their_children_too(
+    make_system: Any, start_job: Any, no_enqueue: None, settings: Any
+) -> None:
+    import os
+
+    settings.ETL_CHILD_NICE = 7
+    make_system(
+        "maps",
+        script="""
+        import os, subprocess, sys
+        print(f"[INFO] [MAPS] step niceness {os.nice(0)}")
+        child = subprocess.run([sys.executable, "-c", "import os; print(os.nice(0))"], capture_output=True, text=True)
+        print(f"[INFO] [MAPS] child niceness {child.stdout.strip()}")
+        """,
+    )
+    job = start_job("maps")
+    assert run_job(job.pk) == "success"
+    expected = min(19, os.nice(0) + 7)
+    messages = [line.message for line in _lines(job)]
+    assert f"step niceness {expected}" in messages
+    assert f"child niceness {expected}" in messages
+
+
+@pytest.mark.parametrize("value", [-1, 20, "10", 2.5])
+def test_an_unusable_child_niceness_is_refused_at_start_up(settings: Any, value: Any) -> None:
+    from etl.conf import check_settings
+
+    settings.ETL_CHILD_NICE = value
+    problems = [p for p in check_settings() if p.id == "etl.E003"]
+    assert len(problems) == 1
+    assert "ETL_CHILD_NICE must be a whole number from 0 to 19" in problems[0].msg
