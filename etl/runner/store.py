@@ -117,15 +117,21 @@ def job_claim(job_id: int) -> JobPlan | None:
         last = LogLine.objects.filter(job_id=job_id).order_by("-seq").values_list("seq", flat=True).first() or 0
         plans = []
         for step in job.steps.select_related("system").order_by("order"):
+            bundled = not step.system.command
             argv = list(step.system.command) or [sys.executable, "-m", "etl.pipeline"]
             argv += ["--sistemas", step.system.code, "--data-inicial", job.options["data_inicial"]]
             argv += ["--data-final", job.options.get("data_final") or job.options["data_inicial"]]
+            env = _child_env(job, step.system.code)
+            if bundled:
+                # The bundled pipeline only needs etl's models: a light Django set-up (resync_site.settings,
+                # RESYNC_PROCESS_ROLE) and no connection pool for a process that lives a few seconds.
+                env.update(RESYNC_PROCESS_ROLE="pipeline", DATABASE_POOL="false")
             plans.append(
                 StepPlan(
                     step_id=step.pk,
                     system=step.system.code,
                     argv=argv,
-                    env=_child_env(job, step.system.code),
+                    env=env,
                     timeout=conf.step_timeout_seconds(step.system.code),
                     typical_lines=_typical_lines(step.system_id),
                 )
