@@ -496,7 +496,8 @@ async def run_users(base: str, seeded: Seeded, users: int, duration: float, memo
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with (
         httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client,
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30)) as session,
+        # sock_read bounds the websocket handshake too: a socket the server never answers is an error, not a hang.
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=30)) as session,
     ):
         # Staff sessions exist before the window (PBKDF2 makes a login cost ~0.3 s of the web's CPU
         # on purpose: 40 at once would measure a login storm, not the steady state).
