@@ -76,24 +76,12 @@ http {{
 {servers}
         keepalive 64;
     }}
-    upstream resync_ws {{
-        least_conn;
-{ws_servers}
-    }}
     map $http_upgrade $connection_upgrade {{
         default upgrade;
         ''      '';
     }}
     server {{
         listen 127.0.0.1:{port};
-        location /ws {{
-            proxy_pass http://resync_ws;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $http_host;
-            proxy_read_timeout 1h;
-        }}
         location / {{
             proxy_pass http://resync_web;
             proxy_http_version 1.1;
@@ -123,22 +111,19 @@ def wait_http_ok(url: str, *, timeout: float = 40.0, what: str = "server") -> No
 
 @contextmanager
 def web_stack(
-    *, env: dict[str, str], processes: int = 2, ws_processes: int = 0, log_dir: str | None = None
+    *, env: dict[str, str], processes: int = 2, log_dir: str | None = None
 ) -> Iterator[tuple[str, list[int]]]:
     """Start ``processes`` × `manage.py serve --no-worker --no-embedded` and, for more than one, nginx in front.
-
-    With ``ws_processes`` > 0, that many more serve the websockets (`/ws`) alone, so the live-log
-    traffic does not share an event loop with the HTTP requests (nginx routes by location).
 
     Yields the base URL clients use (nginx's, or the single process's) and the web pids. This is the
     production shape of DESIGN.md §3 (web processes × N behind a proxy; ops/nginx/resync.conf); jobs are
     left to the caller's `manage.py worker`, as in production.
     """
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if processes + ws_processes > 1 and not Path(nginx).exists():
+    if processes > 1 and not Path(nginx).exists():
         raise SystemExit("nginx is needed for more than one web process: apt-get install nginx-light")
     tmp = tempfile.mkdtemp(prefix="resync-web-")
-    ports = [free_port() for _ in range(processes + ws_processes)]
+    ports = [free_port() for _ in range(processes)]
     started: list[subprocess.Popen[bytes]] = []
     logs = contextlib.ExitStack()
     try:
@@ -155,15 +140,13 @@ def web_stack(
             )
         for port in ports:
             wait_http_ok(f"http://127.0.0.1:{port}/health", what=f"web process on port {port}")
-        if len(ports) == 1:
+        if processes == 1:
             yield f"http://127.0.0.1:{ports[0]}", [p.pid for p in started]
             return
         port = free_port()
-        http_ports, ws_ports = ports[:processes], ports[processes:] or ports[:processes]
-        servers = "\n".join(f"        server 127.0.0.1:{p};" for p in http_ports)
-        ws_servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ws_ports)
+        servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
         conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, servers=servers, ws_servers=ws_servers, port=port))
+        conf.write_text(NGINX_CONF.format(tmp=tmp, servers=servers, port=port))
         proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.STDOUT)
         started.append(proxy)
         wait_http_ok(f"http://127.0.0.1:{port}/health", what="nginx in front of the web processes")

@@ -20,7 +20,7 @@ growth between the last two, each process's CPU share (and this script's: a busy
 its own queueing to the latencies), and PASS/FAIL against the targets (error rate < 0.1 %,
 p95 < 100 ms, memory growth < 10 %, every process under 500 MB).
 
-Usage: python bench/soak.py [--users 15 --users 200] [--duration 600] [--web-processes 1] [--ws-processes 0]
+Usage: python bench/soak.py [--users 15 --users 200] [--duration 600] [--web-processes 1]
                             [--pg-url postgres://postgres@127.0.0.1:5432] [--jobs 5000]
 """
 
@@ -217,16 +217,10 @@ def _wait_http(url: str, what: str, proc: subprocess.Popen[bytes], log_path: Pat
 
 
 @contextmanager
-def web_processes(
-    env: dict[str, str], logs: Path, processes: int, ws_processes: int = 0
-) -> Iterator[tuple[str, dict[str, int]]]:
+def web_processes(env: dict[str, str], logs: Path, processes: int) -> Iterator[tuple[str, dict[str, int]]]:
     """Start the web tier (`_support.web_stack`: N × serve, nginx in front of several); yield its URL and pids."""
-    with _support.web_stack(env=env, processes=processes, ws_processes=ws_processes, log_dir=str(logs)) as (
-        base,
-        pids,
-    ):
-        names = [f"web{n}" for n in range(1, processes + 1)] + [f"ws{n}" for n in range(1, ws_processes + 1)]
-        yield base, dict(zip(names, pids, strict=True))
+    with _support.web_stack(env=env, processes=processes, log_dir=str(logs)) as (base, pids):
+        yield base, {f"web{number}": pid for number, pid in enumerate(pids, start=1)}
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -239,9 +233,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def stack(
-    env: dict[str, str], logs: Path, reports_port: int, web: int, ws: int = 0
-) -> Iterator[tuple[str, dict[str, int]]]:
+def stack(env: dict[str, str], logs: Path, reports_port: int, web: int) -> Iterator[tuple[str, dict[str, int]]]:
     """Run reports server, worker and web tier; yield the web base URL and {label: pid} of every process."""
     import psutil
 
@@ -257,7 +249,7 @@ def stack(
         stop.callback(_stop, worker)
         metrics = f"http://127.0.0.1:{env['RESYNC_WORKER_METRICS_PORT']}/metrics"
         _wait_http(metrics, "worker", worker, worker_log)
-        base, web_pids = stop.enter_context(web_processes(env, logs, web, ws))
+        base, web_pids = stop.enter_context(web_processes(env, logs, web))
         pids.update(reports=reports.pid, worker=worker.pid, **web_pids)
         yield base, pids
 
@@ -589,7 +581,7 @@ def report(users: int, duration: float, tally: Tally, memory: Memory) -> bool:
     return all(verdicts.values())
 
 
-def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str], web: int, ws: int = 0) -> bool:
+def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str], web: int) -> bool:
     """Run one soak round on a fresh database and a fresh stack (same settings as the other rounds)."""
     from django.db import connections
 
@@ -609,7 +601,7 @@ def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str
         seeded = seed(jobs, tws_url, f"http://127.0.0.1:{reports_port}")
         connections.close_all()
         print(f"seeded {jobs} jobs in {time.perf_counter() - started:.1f} s; logs in {var_dir}")
-        with stack(env, var_dir, reports_port, web, ws) as (base, pids):
+        with stack(env, var_dir, reports_port, web) as (base, pids):
             memory = Memory(pids)
             memory.sample()
             tally = asyncio.run(run_users(base, seeded, users, duration, memory))
@@ -624,9 +616,6 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--jobs", type=int, default=5000, help="finished jobs seeded (default 5000)")
     parser.add_argument("--web-processes", type=int, default=1, help="web processes (> 1: behind nginx)")
-    parser.add_argument(
-        "--ws-processes", type=int, default=0, help="extra web processes serving only /ws (nginx routes by location)"
-    )
     parser.add_argument("--reports-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reports_server:
@@ -644,10 +633,7 @@ def main() -> None:
 
     django.setup()
     rounds = args.users or [15, 200]
-    results = {
-        users: soak(users, args.duration, args.pg_url, args.jobs, env, args.web_processes, args.ws_processes)
-        for users in rounds
-    }
+    results = {users: soak(users, args.duration, args.pg_url, args.jobs, env, args.web_processes) for users in rounds}
     print("\n" + "  ".join(f"{u} users: {'PASS' if ok else 'FAIL'}" for u, ok in results.items()))
 
 
