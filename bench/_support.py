@@ -27,6 +27,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def percentile(values: list[float], pct: float) -> float:
+    """Return the ``pct`` percentile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the PostgreSQL server at ``server_url``; return its URL."""
+    import psycopg
+
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{server_url}/{name}"
+
+
 @contextmanager
 def tws_simulator(*, jobs: int, seed: int = 5) -> Iterator[str]:
     """Run `manage.py tws_simulator` (frozen clock) in a separate process; yield its base URL."""

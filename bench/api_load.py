@@ -29,23 +29,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _support import web_stack  # noqa: E402  (bench/ is on the path when the script runs)
+from _support import percentile, recreate_database, web_stack  # noqa: E402  (bench/ is on the path when the script runs)
 
 DB_NAME = "bench_etl"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def recreate_database(server_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return f"{server_url}/{DB_NAME}"
 
 
 def seed(jobs: int) -> str:
@@ -260,7 +246,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the seeded database of a previous run")
     parser.add_argument("--skip-service-time", action="store_true")
     args = parser.parse_args()
-    database_url = f"{args.pg_url}/{DB_NAME}" if args.reuse else recreate_database(args.pg_url)
+    database_url = f"{args.pg_url}/{DB_NAME}" if args.reuse else recreate_database(args.pg_url, DB_NAME)
     var_dir = tempfile.mkdtemp(prefix="resync-bench-api-")
     os.environ.update(
         DATABASE_URL=database_url,

@@ -48,7 +48,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, when run as a script
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _support
-from _support import ROOT, SIM_PASSWORD, SIM_USER, free_port, tws_simulator
+from _support import ROOT, SIM_PASSWORD, SIM_USER, free_port, percentile, recreate_database, tws_simulator
 
 DB_NAME = "bench_soak"
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -57,19 +57,6 @@ TARGET_ERROR_RATE, TARGET_P95_MS, TARGET_GROWTH, TARGET_RSS_MB = 0.001, 100.0, 0
 ROLES = {"dashboard": 2, "api": 4, "tws": 3, "watcher": 1}  # share of the users, before the pipeline operator
 # Shown, but not held to the p95 target: the password hasher is slow on purpose (one login per session).
 P95_EXEMPT = {"POST /admin/login/": "n/a (PBKDF2)"}
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
-def recreate_database(server_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
 
 
 def flush_redis_db() -> None:
@@ -586,7 +573,7 @@ def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str
     from django.db import connections
 
     connections.close_all()
-    recreate_database(pg_url)
+    recreate_database(pg_url, DB_NAME)
     flush_redis_db()
     var_dir = Path(env["RESYNC_VAR_DIR"])
     with tws_simulator(jobs=2000) as tws_url:
