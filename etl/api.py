@@ -12,9 +12,9 @@ from ninja import Body, Query, Router, Status
 from ninja.decorators import decorate_view
 
 from audit.exceptions import PermissionDeniedError
-from cachemig.ratelimit import check_rate
 from etl import conf, selectors, services
 from etl.models import Job, JobStep, LogLine
+from etl.ratelimit import user_rate
 from etl.schemas import (
     CountOut,
     ExecuteIn,
@@ -75,12 +75,7 @@ def _error(status: int, detail: str, code: str, **headers: str) -> JsonResponse:
 
 
 def _rate_refusal(request: HttpRequest, scope: str) -> HttpResponse | None:
-    decision = check_rate(
-        f"etl.{scope}",
-        f"user:{request.user.pk}",
-        limit=int(conf.get_setting("ETL_RATE_LIMIT_REQUESTS")),
-        window_seconds=int(conf.get_setting("ETL_RATE_LIMIT_WINDOW_SECONDS")),
-    )
+    decision = user_rate(scope, request.user.pk)
     if decision.allowed:
         return None
     return _error(

@@ -21,8 +21,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from audit.exceptions import ResyncError
-from cachemig.ratelimit import check_rate
-from etl import conf, console_selectors, events
+from etl import console_selectors, events
+from etl.ratelimit import user_rate
 
 log = logging.getLogger("resync.etl.consumers")
 
@@ -67,12 +67,7 @@ def _cancel(job_id: int, user: Any) -> str:
     from etl.services import job_cancel
 
     # The same budget as POST /api/jobs/{id}/cancel: a socket is not a way around the limit.
-    decision = check_rate(
-        "etl.cancel",
-        f"user:{user.pk}",
-        limit=int(conf.get_setting("ETL_RATE_LIMIT_REQUESTS")),
-        window_seconds=int(conf.get_setting("ETL_RATE_LIMIT_WINDOW_SECONDS")),
-    )
+    decision = user_rate("cancel", user.pk)
     if not decision.allowed:
         raise ClientError("rate_limited", f"too many cancel requests; retry in {decision.retry_after} s")
     return str(job_cancel(job_id=job_id, acting_user=user).status)
