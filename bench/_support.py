@@ -4,6 +4,7 @@ web tier as in production (N `serve --no-worker --no-embedded` processes behind 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -78,10 +80,13 @@ NGINX_CONF = """
 worker_processes 1;
 daemon off;
 pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
+error_log {log_dir}/nginx-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
+    # When asked for: when each request ended, what it was, and how long nginx and the upstream took.
+    log_format timing
+        '$msec $request_method $status $request_time $upstream_response_time $uri "$http_x_bench_label"';
+    {access_log}
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -125,15 +130,62 @@ def wait_http_ok(url: str, *, timeout: float = 40.0, what: str = "server") -> No
     raise SystemExit(f"{what} did not answer 200 on {url} within {timeout:.0f} s")
 
 
+@dataclass(frozen=True)
+class AccessRecord:
+    """One request as nginx saw it (a line of the ``timing`` access log)."""
+
+    ended: float  # epoch seconds
+    method: str
+    status: int
+    total_ms: float  # nginx's $request_time: first byte read to last byte sent
+    upstream_ms: float | None  # the web process's share ($upstream_response_time); None if never proxied
+    uri: str
+    label: str  # the client's ``X-Bench-Label`` header ("" when it sent none): which endpoint it meant
+
+
+LABEL_HEADER = "X-Bench-Label"
+
+
+_TIMING = re.compile(
+    r"^(?P<ended>[\d.]+) (?P<method>\S+) (?P<status>\d+) (?P<total>[\d.]+) "
+    r'(?P<upstream>.*?) (?P<uri>\S+) "(?P<label>[^"]*)"$'
+)
+
+
+def read_access_log(path: str | Path) -> list[AccessRecord]:
+    """Parse the ``timing`` access log that :func:`web_stack` writes; unreadable lines are skipped."""
+    records = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        match = _TIMING.match(line)
+        if match is None:
+            continue
+        # Several upstreams tried ("0.002, 0.010"): the last one answered. None ("-"): never proxied.
+        upstream = match["upstream"].rsplit(",", 1)[-1].strip()
+        records.append(
+            AccessRecord(
+                ended=float(match["ended"]),
+                method=match["method"],
+                status=int(match["status"]),
+                total_ms=float(match["total"]) * 1000,
+                upstream_ms=float(upstream) * 1000 if re.fullmatch(r"[\d.]+", upstream) else None,
+                uri=match["uri"],
+                label="" if match["label"] == "-" else match["label"],
+            )
+        )
+    return records
+
+
 @contextmanager
 def web_stack(
-    *, env: dict[str, str], processes: int = 2, log_dir: str | None = None
+    *, env: dict[str, str], processes: int = 2, log_dir: str | None = None, access_log: str | None = None
 ) -> Iterator[tuple[str, list[int]]]:
     """Start ``processes`` × `manage.py serve --no-worker --no-embedded` and, for more than one, nginx in front.
 
     Yields the base URL clients use (nginx's, or the single process's) and the web pids. This is the
     production shape of DESIGN.md §3 (web processes × N behind a proxy; ops/nginx/resync.conf); jobs are
-    left to the caller's `manage.py worker`, as in production.
+    left to the caller's `manage.py worker`, as in production. With ``access_log`` (and nginx), nginx
+    writes one ``timing`` line per request there (see :func:`read_access_log`): the server side's own
+    view of each request, without the load generator's queueing.
     """
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if processes > 1 and not Path(nginx).exists():
@@ -160,9 +212,12 @@ def web_stack(
             yield f"http://127.0.0.1:{ports[0]}", [p.pid for p in started]
             return
         port = free_port()
-        servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
+        servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in ports)  # as ops/nginx
         conf = Path(tmp) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, servers=servers, port=port))
+        log_line = f"access_log {access_log} timing buffer=256k flush=2s;" if access_log else "access_log off;"
+        conf.write_text(
+            NGINX_CONF.format(tmp=tmp, log_dir=log_dir or tmp, servers=servers, port=port, access_log=log_line)
+        )
         proxy = subprocess.Popen([nginx, "-c", str(conf), "-p", tmp], stderr=subprocess.STDOUT)
         started.append(proxy)
         wait_http_ok(f"http://127.0.0.1:{port}/health", what="nginx in front of the web processes")

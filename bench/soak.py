@@ -206,7 +206,8 @@ def _wait_http(url: str, what: str, proc: subprocess.Popen[bytes], log_path: Pat
 @contextmanager
 def web_processes(env: dict[str, str], logs: Path, processes: int) -> Iterator[tuple[str, dict[str, int]]]:
     """Start the web tier (`_support.web_stack`: N × serve, nginx in front of several); yield its URL and pids."""
-    with _support.web_stack(env=env, processes=processes, log_dir=str(logs)) as (base, pids):
+    access_log = str(logs / "access.log")  # the server side's timing of every request (nginx, > 1 process)
+    with _support.web_stack(env=env, processes=processes, log_dir=str(logs), access_log=access_log) as (base, pids):
         yield base, {f"web{number}": pid for number, pid in enumerate(pids, start=1)}
 
 
@@ -272,6 +273,8 @@ class Tally:
     busy: int = 0
     ws_sessions: int = 0
     ws_lines: int = 0
+    loop_lag: list[float] = field(default_factory=list)  # ms this script's event loop was late waking up
+    window: tuple[float, float] = (0.0, 0.0)  # the measured window, epoch seconds
 
     def error(self, endpoint: str, what: str) -> None:
         self.errors[endpoint] += 1
@@ -326,29 +329,51 @@ class Memory:
         return min(self.samples[label], key=lambda s: abs(s[0] - seconds))[1]
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What a user keeps of an answer (read whole inside the request's timing)."""
+
+    status_code: int
+    text: str
+    set_cookies: list[str]
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
 class Load:
     def __init__(self, base: str, seeded: Seeded, tally: Tally) -> None:
         self.base, self.seeded, self.tally = base, seeded, tally
         self.deadline = 0.0  # set when the measured window starts
         self.running: list[int] = []
 
-    async def timed(self, client: Any, endpoint: str, method: str, path: str, **kwargs: Any) -> Any:
-        import httpx
+    async def timed(self, client: Any, endpoint: str, method: str, path: str, **kwargs: Any) -> Reply | None:
+        import aiohttp
 
+        # nginx logs the header (see _support.web_stack): the server side's figures per endpoint.
+        kwargs["headers"] = {**kwargs.get("headers", {}), _support.LABEL_HEADER: endpoint}
         started = time.perf_counter()
         try:
-            response = await client.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+            async with client.request(method, self.base + path, allow_redirects=False, **kwargs) as response:
+                reply = Reply(response.status, await response.text(), response.headers.getall("Set-Cookie", []))
+        except (aiohttp.ClientError, TimeoutError) as exc:
             self.tally.latencies[endpoint].append((time.perf_counter() - started) * 1000)
             self.tally.error(endpoint, f"{type(exc).__name__} {exc}"[:120])
             return None
         self.tally.latencies[endpoint].append((time.perf_counter() - started) * 1000)
-        if response.status_code == 409 and endpoint.startswith("POST /api/execute"):
+        if reply.status_code == 409 and endpoint.startswith("POST /api/execute"):
             self.tally.busy += 1
-        elif response.status_code >= 400 or (response.status_code >= 300 and method != "POST"):
-            self.tally.error(endpoint, f"HTTP {response.status_code}")
+        elif reply.status_code >= 400 or (reply.status_code >= 300 and method != "POST"):
+            self.tally.error(endpoint, f"HTTP {reply.status_code}")
             return None
-        return response
+        return reply
+
+    async def lag_probe(self, every: float = 0.05) -> None:
+        """Record how late this loop wakes up: what every client latency includes besides the server."""
+        while time.monotonic() < self.deadline:
+            started = time.perf_counter()
+            await asyncio.sleep(every)
+            self.tally.loop_lag.append(max(0.0, (time.perf_counter() - started - every) * 1000))
 
     async def think(self, rng: random.Random) -> bool:
         await asyncio.sleep(rng.uniform(1, 3))
@@ -427,12 +452,13 @@ class Load:
         ws_base = self.base.replace("http", "ws", 1)
         while await self.think(rng):
             job_id = rng.choice(self.running) if self.running else self.seeded.max_job
-            url = f"{ws_base}/ws/jobs/{job_id}?token={self.seeded.viewer_token}&batch=1"
+            url = f"{ws_base}/ws/jobs/{job_id}?batch=1"  # the token goes in a header: URLs end up in messages
             watch_until = min(self.deadline, time.monotonic() + rng.uniform(10, 30))
             started = time.perf_counter()
             self.tally.ws_sessions += 1
             try:
-                async with session.ws_connect(url, headers={"Origin": self.base}, heartbeat=None) as ws:
+                headers = {"Origin": self.base, "Authorization": f"Bearer {self.seeded.viewer_token}"}
+                async with session.ws_connect(url, headers=headers, heartbeat=None) as ws:
                     self.tally.latencies["WS /ws/jobs/{id} connect"].append((time.perf_counter() - started) * 1000)
                     while time.monotonic() < watch_until:
                         try:
@@ -456,27 +482,35 @@ class Load:
                 self.tally.error("WS /ws/jobs/{id} connect", f"{type(exc).__name__} {exc}"[:120])
 
 
-def _cookies(response: Any) -> dict[str, str]:
+def _cookies(response: Reply) -> dict[str, str]:
     jar: SimpleCookie = SimpleCookie()
-    for header in response.headers.get_list("set-cookie"):
+    for header in response.set_cookies:
         jar.load(header)
     return {name: morsel.value for name, morsel in jar.items()}
 
 
 async def run_users(base: str, seeded: Seeded, users: int, duration: float, memory: Memory) -> Tally:
     import aiohttp
-    import httpx
 
     tally = Tally()
     load = Load(base, seeded, tally)
     weights = list(ROLES.values())
     roles = [rng_role for rng_role, _ in zip(_cycle(list(ROLES), weights), range(users - 1), strict=False)]
     print(f"users: {dict(Counter(roles))} + 1 pipeline operator")
-    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    # aiohttp for both: httpx's client cost this script several times the CPU per request, and a busy
+    # load generator adds its own queueing to every latency it measures. No cookie jar: each user
+    # sends its own credentials (token or session cookie) and nothing else.
     async with (
-        httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client,
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=users),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as client,
         # sock_read bounds the websocket handshake too: a socket the server never answers is an error, not a hang.
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=30)) as session,
+        aiohttp.ClientSession(
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=30),
+        ) as session,
     ):
         # Staff sessions exist before the window (PBKDF2 makes a login cost ~0.3 s of the web's CPU
         # on purpose: 40 at once would measure a login storm, not the steady state).
@@ -488,6 +522,7 @@ async def run_users(base: str, seeded: Seeded, users: int, duration: float, memo
 
         sessions = iter(await asyncio.gather(*(login() for role in roles if role == "dashboard")))
         load.deadline = time.monotonic() + duration
+        tally.window = (time.time(), time.time() + duration)
         memory.restart()
 
         async def user(number: int, role: str, cookie: dict[str, str] | None) -> None:
@@ -502,6 +537,7 @@ async def run_users(base: str, seeded: Seeded, users: int, duration: float, memo
 
         async with asyncio.TaskGroup() as tg:
             tg.create_task(memory.run(load.deadline))
+            tg.create_task(load.lag_probe())
             tg.create_task(load.pipeline_operator(client, random.Random(-1)))
             for number, role in enumerate(roles):
                 tg.create_task(user(number, role, next(sessions) if role == "dashboard" else None))
@@ -515,7 +551,34 @@ def _cycle(names: list[str], weights: list[int]) -> Iterator[str]:
         yield from pattern
 
 
-def report(users: int, duration: float, tally: Tally, memory: Memory) -> bool:
+def server_side(records: list[_support.AccessRecord], tally: Tally) -> None:
+    """Print nginx's own timing per endpoint in the window: the server's share of the client's latency."""
+    start, end = tally.window
+    by_label: dict[str, list[_support.AccessRecord]] = defaultdict(list)
+    for record in records:
+        if record.label and start <= record.ended <= end + 30:  # requests begun in the window
+            by_label[record.label].append(record)
+    if not by_label:
+        print("(no server-side timing: nginx runs only in front of more than one web process)")
+        return
+    count = sum(map(len, by_label.values()))
+    print(f"\nserver side ({count} requests; nginx's $request_time; upstream: the web process's share)")
+    print(f"{'endpoint':32} {'count':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'upstr p95':>10}")
+    for label in sorted(by_label):
+        total = [r.total_ms for r in by_label[label]]
+        upstream = [r.upstream_ms for r in by_label[label] if r.upstream_ms is not None] or [float("nan")]
+        print(
+            f"{label:32} {len(total):7} {percentile(total, 50):8.1f} {percentile(total, 95):8.1f} "
+            f"{percentile(total, 99):8.1f} {percentile(upstream, 95):10.1f}"
+        )
+    lag = tally.loop_lag or [float("nan")]
+    print(
+        f"load generator's event loop, late by: p50 {percentile(lag, 50):.1f} ms, p95 {percentile(lag, 95):.1f} ms, "
+        f"p99 {percentile(lag, 99):.1f} ms, max {max(lag):.1f} ms (every client figure above includes it)"
+    )
+
+
+def report(users: int, duration: float, tally: Tally, memory: Memory, records: list[_support.AccessRecord]) -> bool:
     requests = sum(len(v) for v in tally.latencies.values())
     errors = sum(tally.errors.values())
     rate = errors / max(1, requests)
@@ -540,6 +603,7 @@ def report(users: int, duration: float, tally: Tally, memory: Memory) -> bool:
         )
     if tally.samples:
         print("first errors:", tally.samples)
+    server_side(records, tally)
     mark = min(120.0, 0.2 * duration)
     print(
         f"\n{'process':10} {'start MB':>9} {f'@{mark:.0f}s MB':>9} {'end MB':>9} {'max MB':>9} {'growth':>8} "
@@ -593,7 +657,11 @@ def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str
             memory.sample()
             tally = asyncio.run(run_users(base, seeded, users, duration, memory))
             memory.sample()
-    return report(users, duration, tally, memory)
+    access_log = var_dir / "access.log"  # complete once nginx has stopped
+    records = _support.read_access_log(access_log) if access_log.exists() else []
+    if access_log.exists():
+        access_log.rename(var_dir / f"access-{users}-users.log")  # kept for a closer look; the next round writes its own
+    return report(users, duration, tally, memory, records)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -344,6 +345,18 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     async def _send_json(self, message: dict[str, Any]) -> None:
         if self.is_open:
             await self.send(text_data=_dumps(message))
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """Send a frame; a client gone before its disconnect event arrives is the same as gone after it.
+
+        The server refuses a send on a closed socket (Daphne: autobahn's ``Disconnected``; the ASGI
+        spec: an ``OSError``). The relay stops quietly instead of failing the connection with a traceback.
+        """
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except (Disconnected, OSError):
+            self.is_open = False
+            self.closing.set()
 
 
 def _dumps(value: Any) -> str:
