@@ -282,6 +282,28 @@ class Tally:
             self.samples.append(f"{endpoint}: {what}")
 
 
+def _postgres_cpu() -> float:
+    """Return the CPU seconds of the PostgreSQL processes alive now (backends that ended are not counted)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
+            total += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return total
+
+
+def cpu_reference() -> float:
+    """Return the milliseconds a fixed pure-Python loop takes here: compare machines before figures."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for number in range(2_000_000):
+            total += number
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return best
+
+
 class Memory:
     """Sample the RSS of every process every few seconds."""
 
@@ -293,6 +315,8 @@ class Memory:
         self.cpu: dict[str, list[float]] = {label: [] for label in pids}  # CPU seconds at each sample
         self.client = psutil.Process()  # this script: if it is busy, latencies include its own queueing
         self.client_cpu: list[float] = []
+        self.machine: list[Any] = []  # psutil.cpu_times() at each sample: where the machine's CPU went
+        self.postgres: list[float] = []  # CPU seconds of the PostgreSQL server's processes alive at each sample
         self.started = time.monotonic()
 
     def sample(self) -> None:
@@ -301,6 +325,8 @@ class Memory:
         now = time.monotonic() - self.started
         times = self.client.cpu_times()
         self.client_cpu.append(times.user + times.system)
+        self.machine.append(psutil.cpu_times())
+        self.postgres.append(_postgres_cpu())
         for label, proc in self.procs.items():
             try:
                 self.samples[label].append((now, proc.memory_info().rss / 2**20))
@@ -318,6 +344,8 @@ class Memory:
         for cpu in self.cpu.values():
             cpu.clear()
         self.client_cpu.clear()
+        self.machine.clear()
+        self.postgres.clear()
         self.sample()
 
     async def run(self, until: float, every: float = 5.0) -> None:
@@ -621,6 +649,18 @@ def report(users: int, duration: float, tally: Tally, memory: Memory, records: l
     window = next(iter(memory.samples.values()))
     client = (memory.client_cpu[-1] - memory.client_cpu[0]) / max(1e-9, window[-1][0] - window[0][0])
     print(f"load generator (this script): CPU {client:.0%} of one core; machine load average {os.getloadavg()[0]:.1f}")
+    first, last = memory.machine[0], memory.machine[-1]
+    spent = {name: getattr(last, name) - getattr(first, name) for name in first._fields}
+    whole = sum(spent.values()) or 1.0
+    cores = whole / max(1e-9, window[-1][0] - window[0][0])
+    shares = ", ".join(
+        f"{name} {spent.get(name, 0.0) / whole:.0%}" for name in ("user", "nice", "system", "softirq", "steal", "idle")
+    )
+    postgres = (memory.postgres[-1] - memory.postgres[0]) / max(1e-9, window[-1][0] - window[0][0])
+    print(
+        f"machine ({cores:.0f} cores): {shares} (nice: the pipeline's steps; steal: taken by the hypervisor); "
+        f"PostgreSQL {postgres:.0%} of one core"
+    )
     verdicts = {
         f"error rate < {TARGET_ERROR_RATE:.1%}": rate < TARGET_ERROR_RATE,
         f"p95 < {TARGET_P95_MS:.0f} ms on every endpoint": p95_ok,
@@ -660,7 +700,9 @@ def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str
     access_log = var_dir / "access.log"  # complete once nginx has stopped
     records = _support.read_access_log(access_log) if access_log.exists() else []
     if access_log.exists():
-        access_log.rename(var_dir / f"access-{users}-users.log")  # kept for a closer look; the next round writes its own
+        access_log.rename(
+            var_dir / f"access-{users}-users.log"
+        )  # kept for a closer look; the next round writes its own
     return report(users, duration, tally, memory, records)
 
 
@@ -688,6 +730,7 @@ def main() -> None:
 
     django.setup()
     rounds = args.users or [15, 200]
+    print(f"CPU reference: a 2,000,000-step Python loop takes {cpu_reference():.0f} ms here (compare machines with it)")
     results = {users: soak(users, args.duration, args.pg_url, args.jobs, env, args.web_processes) for users in rounds}
     print("\n" + "  ".join(f"{u} users: {'PASS' if ok else 'FAIL'}" for u, ok in results.items()))
 

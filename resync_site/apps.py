@@ -11,6 +11,9 @@ class ResyncSiteConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from resync_site import checks  # noqa: F401  (registers system checks)
+        from resync_site.permissions import connect_signals
+
+        connect_signals()
 
         post_migrate.connect(_sync_roles, sender=self)
 

@@ -13,15 +13,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app regi
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from resync_site.middleware import ConnectionThreadMiddleware, CorrelationIdASGIMiddleware  # noqa: E402
+from resync_site.middleware import CorrelationIdASGIMiddleware  # noqa: E402
 from resync_site.routing import websocket_urlpatterns  # noqa: E402
 from resync_site.ws_auth import TokenAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": CorrelationIdASGIMiddleware(django_asgi_app),
-        "websocket": ConnectionThreadMiddleware(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))))
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

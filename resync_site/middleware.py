@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext, markcoroutinefunction
+from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from audit.context import correlation_scope, get_correlation_id, user_scope
@@ -80,24 +80,6 @@ class CorrelationIdASGIMiddleware:
                 await send(message)
 
             await self.app(scope, receive, send_with_id)
-
-
-class ConnectionThreadMiddleware:
-    """Give each websocket connection its own thread for its synchronous (database) work.
-
-    Django wraps every HTTP request in a ``ThreadSensitiveContext``; Channels does not. Without one,
-    every ``database_sync_to_async`` call of every socket in the process shares asgiref's single
-    thread, so one slow query of one socket (a long catch-up page, a lock wait) holds up the
-    authentication, permission checks and catch-up of all the others, and their handshakes hit
-    Daphne's handshake timeout. Within the context a connection's calls stay on one thread, in order.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        async with ThreadSensitiveContext():
-            await self.app(scope, receive, send)
 
 
 _CODES = {

@@ -284,6 +284,10 @@ X_FRAME_OPTIONS = "DENY"  # a page that must be framed opts in with @xframe_opti
 # Heavy periodic work (verification, archival) runs this often.
 # The operations dashboard's cards are built at most once per this many seconds per language (0: every time).
 RESYNC_DASHBOARD_CACHE_SECONDS = env.int("RESYNC_DASHBOARD_CACHE_SECONDS", default=5)
+# Each user's permission set is kept per process this long (resync_site/permissions.py): a change made
+# in the process applies at once, one made by another process within this bound. 0 turns it off.
+RESYNC_PERMISSION_CACHE_SECONDS = env.float("RESYNC_PERMISSION_CACHE_SECONDS", default=5.0)
+AUTHENTICATION_BACKENDS = ["resync_site.permissions.CachedModelBackend"]
 RESYNC_HEAVY_TASK_INTERVAL_SECONDS = env.int(
     "RESYNC_HEAVY_TASK_INTERVAL_SECONDS", default=6 * 3600 if PRODUCTION else 2 * 3600
 )

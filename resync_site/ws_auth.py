@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,7 +20,7 @@ def _token_from(scope: dict[str, Any]) -> str:
     return query.get("token", [""])[0]
 
 
-@database_sync_to_async
+@functools.partial(database_sync_to_async, thread_sensitive=False)  # etl/consumers.py: no queueing on one thread
 def _user_for(raw: str) -> Any:
     token = token_authenticate(raw)
     return token.user if token is not None else None
