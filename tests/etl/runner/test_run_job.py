@@ -147,6 +147,7 @@ def test_steps_run_at_a_lower_priority_than_the_worker_and_their_children_too(
         print(f"[INFO] [MAPS] step niceness {os.nice(0)}")
         child = subprocess.run([sys.executable, "-c", "import os; print(os.nice(0))"], capture_output=True, text=True)
         print(f"[INFO] [MAPS] child niceness {child.stdout.strip()}")
+        print(f"[INFO] [MAPS] session {os.getsid(0)} group {os.getpgid(0)} pid {os.getpid()}")
         """,
     )
     job = start_job("maps")
@@ -155,6 +156,11 @@ def test_steps_run_at_a_lower_priority_than_the_worker_and_their_children_too(
     messages = [line.message for line in _lines(job)]
     assert f"step niceness {expected}" in messages
     assert f"child niceness {expected}" in messages
+    # The worker's session (so the niceness weighs against the web under autogroup scheduling), and a
+    # process group of its own (so cancelling signals its whole tree and nothing else).
+    session, group, pid = next(m for m in messages if m.startswith("session ")).split()[1::2]
+    assert int(session) == os.getsid(0)
+    assert int(group) == int(pid) != os.getpgid(0)
 
 
 @pytest.mark.parametrize("value", [-1, 20, "10", 2.5])
