@@ -33,6 +33,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -244,8 +245,6 @@ def stack(env: dict[str, str], logs: Path, reports_port: int, web: int) -> Itera
 
 def reports_server(port: int) -> None:
     """Serve etl's demo reports standalone (what `serve` embeds) until SIGTERM."""
-    import signal
-
     import django
 
     django.setup()
@@ -720,6 +719,8 @@ def main() -> None:
         return
     if any(u < 2 for u in args.users or []):
         parser.error("--users must be at least 2 (one of them runs the pipeline)")
+    # SIGTERM (`timeout`, a CI job cancelled) unwinds like Ctrl-C: every `with` stops its processes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     var_dir = tempfile.mkdtemp(prefix="resync-soak-")
     env = {
         **os.environ,

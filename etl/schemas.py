@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictBool, StrictStr
 
+from audit.schemas import Out
+
 
 class Strict(Schema):
     """Request body that refuses unknown fields."""
@@ -40,7 +42,7 @@ class ExecuteOneIn(Strict):
     data_final: StrictStr | None = None
 
 
-class StepOut(Schema):
+class StepOut(Out):
     id: int
     sistema: str
     ordem: int
@@ -54,7 +56,7 @@ class StepOut(Schema):
     linhas: int
 
 
-class JobOut(Schema):
+class JobOut(Out):
     id: int
     kind: str
     sistemas: list[str]
@@ -77,7 +79,7 @@ class JobDetailOut(JobOut):
     steps: list[StepOut]
 
 
-class LogLineOut(Schema):
+class LogLineOut(Out):
     seq: int
     timestamp: dt.datetime
     level: str

@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from audit.exceptions import PermissionDeniedError
+from audit.schemas import Out
 from tws import selectors
 from tws.contract import EngineInfo, JobLog, JobStatus
 from tws.selectors import JobSort
@@ -19,7 +20,7 @@ from tws.services import alert_acknowledge, job_act
 router = Router(tags=["tws"])
 
 
-class JobOut(Schema):
+class JobOut(Out):
     hwa_id: str
     name: str
     job_stream: str
@@ -52,7 +53,7 @@ class JobPageOut(Schema):
     items: list[JobOut]
 
 
-class WorkstationOut(Schema):
+class WorkstationOut(Out):
     name: str
     hwa_id: str
     type: str
