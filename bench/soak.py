@@ -56,8 +56,9 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 STAFF_USER, STAFF_PASSWORD = "soak-staff", "soak-staff-pw-1"  # a bench-only account in a throwaway database
 TARGET_ERROR_RATE, TARGET_P95_MS, TARGET_GROWTH, TARGET_RSS_MB = 0.001, 100.0, 0.10, 500.0
 ROLES = {"dashboard": 2, "api": 4, "tws": 3, "watcher": 1}  # share of the users, before the pipeline operator
-# Shown, but not held to the p95 target: the password hasher is slow on purpose (one login per session).
-P95_EXEMPT = {"POST /admin/login/": "n/a (PBKDF2)"}
+# Shown, but not held to the p95 target: the staff logins happen before the measured window (the
+# password hasher is slow on purpose, and the login page is the first request of cold processes).
+P95_EXEMPT = {"POST /admin/login/": "n/a (PBKDF2, set-up)", "GET /admin/login/": "n/a (set-up)"}
 
 
 def flush_redis_db() -> None:
