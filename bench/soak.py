@@ -550,7 +550,8 @@ async def run_users(base: str, seeded: Seeded, users: int, duration: float, memo
 
         sessions = iter(await asyncio.gather(*(login() for role in roles if role == "dashboard")))
         load.deadline = time.monotonic() + duration
-        tally.window = (time.time(), time.time() + duration)
+        opened = time.time()
+        tally.window = (opened, opened + duration)
         memory.restart()
 
         async def user(number: int, role: str, cookie: dict[str, str] | None) -> None:
@@ -647,16 +648,17 @@ def report(users: int, duration: float, tally: Tally, memory: Memory, records: l
         busy = (memory.cpu[label][-1] - memory.cpu[label][0]) / max(1e-9, samples[-1][0] - samples[0][0])
         print(f"{label:10} {start:9.1f} {middle:9.1f} {end:9.1f} {peak:9.1f} {growth:8.1%} {busy:6.0%}")
     window = next(iter(memory.samples.values()))
-    client = (memory.client_cpu[-1] - memory.client_cpu[0]) / max(1e-9, window[-1][0] - window[0][0])
+    elapsed = max(1e-9, window[-1][0] - window[0][0])
+    client = (memory.client_cpu[-1] - memory.client_cpu[0]) / elapsed
     print(f"load generator (this script): CPU {client:.0%} of one core; machine load average {os.getloadavg()[0]:.1f}")
     first, last = memory.machine[0], memory.machine[-1]
     spent = {name: getattr(last, name) - getattr(first, name) for name in first._fields}
     whole = sum(spent.values()) or 1.0
-    cores = whole / max(1e-9, window[-1][0] - window[0][0])
+    cores = whole / elapsed
     shares = ", ".join(
         f"{name} {spent.get(name, 0.0) / whole:.0%}" for name in ("user", "nice", "system", "softirq", "steal", "idle")
     )
-    postgres = (memory.postgres[-1] - memory.postgres[0]) / max(1e-9, window[-1][0] - window[0][0])
+    postgres = (memory.postgres[-1] - memory.postgres[0]) / elapsed
     print(
         f"machine ({cores:.0f} cores): {shares} (nice: the pipeline's steps; steal: taken by the hypervisor); "
         f"PostgreSQL {postgres:.0%} of one core"
@@ -697,12 +699,12 @@ def soak(users: int, duration: float, pg_url: str, jobs: int, env: dict[str, str
             memory.sample()
             tally = asyncio.run(run_users(base, seeded, users, duration, memory))
             memory.sample()
-    access_log = var_dir / "access.log"  # complete once nginx has stopped
-    records = _support.read_access_log(access_log) if access_log.exists() else []
+    access_log = var_dir / "access.log"  # complete once nginx has stopped (written only with nginx in front)
+    records: list[_support.AccessRecord] = []
     if access_log.exists():
-        access_log.rename(
-            var_dir / f"access-{users}-users.log"
-        )  # kept for a closer look; the next round writes its own
+        records = _support.read_access_log(access_log)
+        # Kept for a closer look; the next round writes its own.
+        access_log.rename(var_dir / f"access-{users}-users.log")
     return report(users, duration, tally, memory, records)
 
 

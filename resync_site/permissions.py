@@ -9,8 +9,8 @@ of the request (docs/performance.md). :class:`CachedModelBackend` keeps the set 
   permissions, a permission or group deleted) drops every entry at once, and again when its
   transaction commits, so a reader that raced the change cannot keep the old set;
 - a change made by another process (another web process, the admin of a second host, a shell)
-  reaches this one within ``RESYNC_PERMISSION_CACHE_SECONDS`` (default 5; 0 turns the cache off).
-  The same bound already holds for feature flags (cachemig/flags.py).
+  reaches this one within ``RESYNC_PERMISSION_CACHE_SECONDS`` (default 5; 0 turns the cache off),
+  as a flag change reaches it within the flag snapshot's refresh (cachemig/flags.py).
 """
 
 from __future__ import annotations

@@ -343,7 +343,7 @@ async def test_cancel_over_the_socket_shares_the_api_rate_limit(
 async def test_a_slow_socket_does_not_hold_up_the_others(
     running_job: Any, viewer: Any, token_for: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each connection's database work runs on its own thread: one stuck query freezes one socket only."""
+    """Sockets do not queue their database work on one shared thread: one stuck query freezes one socket only."""
     import asyncio
     import threading
 
