@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import json
 import logging
@@ -28,12 +27,6 @@ from etl.ratelimit import user_rate
 
 log = logging.getLogger("resync.etl.consumers")
 
-# Channels gives a consumer no thread of its own: thread-sensitive calls of every socket in the
-# process would share asgiref's one thread, so one slow query (a long catch-up page, a lock wait)
-# would hold up the authentication, permission checks and catch-up of all the others, and their
-# handshakes would hit Daphne's handshake timeout. These reads need no thread affinity: they run on
-# the executor's threads, each call awaited before the next, so a socket's own order is kept.
-_db = functools.partial(database_sync_to_async, thread_sensitive=False)
 
 PAGE = 1000  # lines per database page when catching up
 FLUSH_SECONDS = 0.075  # batched clients get at most ~13 frames/s per job
@@ -66,12 +59,12 @@ def _last_seq(value: Any) -> int:
     return value
 
 
-@_db
+@database_sync_to_async
 def _has_perm(user: Any, perm: str) -> bool:
     return bool(user.has_perm(perm))
 
 
-@_db
+@database_sync_to_async
 def _cancel(job_id: int, user: Any) -> str:
     from etl.services import job_cancel
 
@@ -121,7 +114,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         kwargs = self.scope.get("url_route", {}).get("kwargs", {})
         if "job_id" in kwargs:
             self.single_job = int(kwargs["job_id"])
-            if not await _db(console_selectors.job_exists)(job_id=self.single_job):
+            if not await database_sync_to_async(console_selectors.job_exists)(job_id=self.single_job):
                 await self.close(code=4404)
                 return
             group = events.job_group(self.single_job)
@@ -183,7 +176,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
             job_id, last_seq = _job_id(frame.get("job_id")), _last_seq(frame.get("last_seq"))
             if self.single_job is not None and job_id != self.single_job:
                 raise ClientError("wrong_job", f"this socket follows job {self.single_job}; use /ws to follow others")
-            if not await _db(console_selectors.job_exists)(job_id=job_id):
+            if not await database_sync_to_async(console_selectors.job_exists)(job_id=job_id):
                 raise ClientError("job_not_found", f"job {job_id} not found")
             await self._subscribe(job_id, last_seq)
         elif kind == "unsubscribe":
@@ -207,14 +200,14 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         self.sent_seq[job_id] = last_seq
         await self._fill(job_id, until_seq=None)
         await self._flush()
-        for message in await _db(console_selectors.job_state_messages)(job_id=job_id):
+        for message in await database_sync_to_async(console_selectors.job_state_messages)(job_id=job_id):
             await self._send_json(message)
 
     async def _fill(self, job_id: int, *, until_seq: int | None) -> None:
         """Send the stored lines after the last one sent (up to ``until_seq``), page by page."""
         while True:
             after = self.sent_seq[job_id]
-            page = await _db(console_selectors.log_page_after)(
+            page = await database_sync_to_async(console_selectors.log_page_after)(
                 job_id=job_id, after_seq=after, limit=PAGE, until_seq=until_seq
             )
             if not page:

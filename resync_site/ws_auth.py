@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,7 +19,7 @@ def _token_from(scope: dict[str, Any]) -> str:
     return query.get("token", [""])[0]
 
 
-@functools.partial(database_sync_to_async, thread_sensitive=False)  # etl/consumers.py: no queueing on one thread
+@database_sync_to_async
 def _user_for(raw: str) -> Any:
     token = token_authenticate(raw)
     return token.user if token is not None else None

@@ -340,45 +340,6 @@ async def test_cancel_over_the_socket_shares_the_api_rate_limit(
     await comm.disconnect()
 
 
-async def test_a_slow_socket_does_not_hold_up_the_others(
-    running_job: Any, viewer: Any, token_for: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Sockets do not queue their database work on one shared thread: one stuck query freezes one socket only."""
-    import asyncio
-    import threading
-
-    from etl import console_selectors
-
-    token = await sync_to_async(token_for)(viewer)
-    entered, release = threading.Event(), threading.Event()
-    real = console_selectors.job_exists
-
-    def stuck(*, job_id: int) -> bool:
-        entered.set()
-        release.wait(timeout=60)  # a lock wait, a slow disk: the query does not come back
-        return real(job_id=job_id)
-
-    monkeypatch.setattr(console_selectors, "job_exists", stuck)
-    slow = communicator(f"/ws/jobs/{running_job.pk}", token)
-    slow_connect = asyncio.ensure_future(slow.connect(timeout=90))
-    try:
-        assert await asyncio.to_thread(entered.wait, 30), "the first socket never reached its query"
-        # Another socket authenticates (token, permission: database work too) and is served meanwhile.
-        other = communicator("/ws", token)
-        connected, _ = await other.connect(timeout=30)
-        assert connected
-        await other.send_json_to({"type": "ping"})
-        assert (await other.receive_json_from(timeout=30))["type"] == "pong"
-        assert not slow_connect.done()  # still waiting on its own query
-        await other.disconnect()
-    finally:
-        release.set()
-    assert (await slow_connect)[0]
-    frames = await receive_until(slow, lambda f: f["type"] == "status")
-    assert frames[-1]["payload"]["job_id"] == running_job.pk
-    await slow.disconnect()
-
-
 async def test_a_send_to_a_client_already_gone_ends_the_relay_quietly() -> None:
     """The server refuses a send on a socket closed before its disconnect event arrived: no traceback."""
     from autobahn.exception import Disconnected
