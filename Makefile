@@ -33,7 +33,7 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/mypy --strict --scripts-are-modules scripts/governance
-	$(VENV)/bin/pylint -E --rcfile=pyproject.toml resync_site tws etl cachemig audit
+	$(VENV)/bin/pylint -E --rcfile=pyproject.toml resync_site tws etl cachemig audit core
 	$(PY) scripts/governance
 
 # SQLite pass (everything but the PostgreSQL-only tests), then the PostgreSQL pass.

@@ -10,10 +10,10 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 import audit
-from audit import keyring
-from audit.exceptions import PermissionDeniedError
 from audit.operations import chain_verify_recorded
 from audit.selectors import entries_filter
+from core import keyring
+from core.errors import PermissionDeniedError
 
 router = Router(tags=["audit"])
 

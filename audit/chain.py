@@ -7,7 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from audit import keyring
+from core import keyring
 
 GENESIS_HASH = "0" * 64
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 import audit
-from audit import keyring
 from audit.archival import ArchiveResult, entries_archive
 from audit.checkpoints import checkpoint_write
 from audit.models import AuditEntry
 from audit.services import head_read
 from audit.verification import VerifyReport, chain_verify
 from audit.writer import get_writer
+from core import keyring
 
 
 def chain_verify_recorded(*, actor: Any, from_seq: int | None = None) -> VerifyReport:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit import chain, keyring
-from audit.context import get_correlation_id, get_user_key
+from audit import chain
 from audit.models import SEALED_FIELDS, AuditArchive, AuditEntry, ChainHead
+from core import keyring
+from core.context import get_correlation_id, get_user_key
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from audit import keyring
 from audit.models import AuditEntry
 from audit.writer import get_writer
+from core import keyring
 
 
 def recorded_entries(*, action: str | None = None, target: str | None = None) -> list[dict[str, Any]]:

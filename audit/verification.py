@@ -19,10 +19,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
-from audit import chain, conf, keyring, metrics
+from audit import chain, conf, metrics
 from audit.checkpoints import checkpoints_read
-from audit.exceptions import KeyRingError
 from audit.models import SEALED_FIELDS, AuditArchive, AuditEntry, ChainHead
+from core import keyring
+from core.errors import KeyRingError
 
 log = logging.getLogger("resync.audit")
 

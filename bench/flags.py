@@ -47,9 +47,9 @@ def evaluations() -> float:
     """Measure cached is_enabled against the bare hash and an uncached environment read."""
     import mmh3
 
-    from audit.context import user_scope
     from cachemig import flags
     from cachemig.services import flag_set
+    from core.context import user_scope
 
     flag_set(name=FLAG, state="percentage", percent=25, acting_user="bench", reason="bench")
     keys = [f"job-{i}" for i in range(1000)]

@@ -71,7 +71,7 @@ def flush_redis_db() -> None:
 
 def production_env(*, database_url: str, redis_url: str, var_dir: str) -> dict[str, str]:
     """Return the environment of every process: the production profile on loopback, without TLS."""
-    from audit.keyring import dump_keyring, generate_keyring
+    from core.keyring import dump_keyring, generate_keyring
 
     return {
         "RESYNC_ENV": "production",

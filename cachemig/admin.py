@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from audit.exceptions import ResyncError
 from cachemig import flags, services
 from cachemig.models import FeatureFlag, RolloutEvent
 from cachemig.selectors import guard_status
+from core.errors import ResyncError
 
 STATE_FIELDS = ("state", "percent")
 

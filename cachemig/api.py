@@ -7,8 +7,8 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
-from audit.exceptions import PermissionDeniedError
 from cachemig import selectors, services
+from core.errors import PermissionDeniedError
 
 router = Router(tags=["flags"])
 PERMISSION = "cachemig.change_featureflag"

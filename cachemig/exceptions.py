@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from audit.exceptions import ConflictError, NotFoundError, ResyncError
+from core.errors import ConflictError, NotFoundError, ResyncError
 
 if TYPE_CHECKING:
     from cachemig.flags.registry import GuardReport

@@ -11,13 +11,13 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
-from audit.context import get_correlation_id
 from audit.services import actor_label
 from cachemig import conf, flags
 from cachemig.exceptions import FlagInvalid, FlagNotFound, GateRefused, RolloutConflict
 from cachemig.flags.registry import GuardReport
 from cachemig.metrics import FLAG_AUTO_ROLLBACKS, FLAG_CHANGES
 from cachemig.models import FeatureFlag, RolloutEvent
+from core.context import get_correlation_id
 
 log = logging.getLogger("resync.flags")
 State = FeatureFlag.State

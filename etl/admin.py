@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from audit.exceptions import ResyncError
+from core.errors import ResyncError
 from etl import selectors, services
 from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, System
 from etl.services.systems import validate_folder

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Body, Query, Router, Status
 from ninja.decorators import decorate_view
 
-from audit.exceptions import PermissionDeniedError
+from core.errors import PermissionDeniedError
 from etl import conf, selectors, services
 from etl.models import Job, JobStep, LogLine
 from etl.ratelimit import user_rate

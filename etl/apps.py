@@ -13,7 +13,7 @@ class EtlConfig(AppConfig):
     resync_dashboard_cards = ("etl.console_selectors.dashboard_card",)
 
     def ready(self) -> None:
-        from audit import keyring
+        from core import keyring
         from etl import conf  # noqa: F401 — registers the settings check
         from etl.metrics import register_overdue_collector
         from etl.services.credentials import credentials_reencrypt

@@ -21,7 +21,7 @@ from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from audit.exceptions import ResyncError
+from core.errors import ResyncError
 from etl import console_selectors, events
 from etl.ratelimit import user_rate
 

@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictBool, StrictStr
 
-from audit.schemas import Out
+from core.schemas import Out
 
 
 class Strict(Schema):

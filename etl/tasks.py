@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_task
 
+from core.periodic import every_seconds
 from etl import conf
 from etl.runner.job import run_job
 from etl.runner.reaper import jobs_reap
@@ -16,21 +16,11 @@ def run_job_task(job_id: int) -> str:
     return run_job(job_id)
 
 
-@db_task(retries=0)
-def reap_jobs_soon_task() -> dict[str, int]:
-    """Run one reaper pass of a sub-minute interval (scheduled by ``reap_jobs_task``)."""
-    return jobs_reap()
+def _reaper_interval() -> int:
+    return int(conf.get_setting("ETL_REAPER_INTERVAL_SECONDS"))
 
 
-@db_periodic_task(crontab(minute="*"))
+@every_seconds(_reaper_interval, name="etl.reap_jobs", lock="etl-reap-jobs")
 def reap_jobs_task() -> dict[str, int]:
-    """Fail running jobs whose worker is gone and re-enqueue forgotten pending jobs.
-
-    Huey's periodic tasks fire once a minute: a shorter ETL_REAPER_INTERVAL_SECONDS spreads the
-    rest of this minute's passes as scheduled tasks (they live in the queue, so they survive the
-    loss of the worker that scheduled them).
-    """
-    interval = int(conf.get_setting("ETL_REAPER_INTERVAL_SECONDS"))
-    for offset in range(interval, 60, interval):
-        reap_jobs_soon_task.schedule(delay=offset)
+    """Fail running jobs whose worker is gone and re-enqueue forgotten pending jobs."""
     return jobs_reap()

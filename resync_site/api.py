@@ -13,8 +13,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
 from audit.api import router as audit_router
-from audit.exceptions import ResyncError
 from cachemig.api import router as cachemig_router
+from core.errors import ResyncError
 from etl.api import router as etl_router
 from resync_site.auth import API_AUTH
 from resync_site.health import liveness_payload

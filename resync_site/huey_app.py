@@ -7,7 +7,7 @@ from typing import Any
 from huey import RedisHuey, SqliteHuey
 from huey.api import Huey, Task
 
-from audit.context import correlation_scope, get_correlation_id
+from core.context import correlation_scope, get_correlation_id
 
 _KWARG = "_correlation_id"
 

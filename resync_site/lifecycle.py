@@ -19,8 +19,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import OperationalError
 from django.utils.module_loading import import_string
 
-from audit.exceptions import KeyRingError
-from audit.keyring import load_keyring
+from core.errors import KeyRingError
+from core.keyring import load_keyring
 from resync_site.hooks import declared
 
 log = logging.getLogger("resync.lifecycle")

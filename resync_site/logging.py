@@ -8,8 +8,8 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
-from audit.context import get_correlation_id
-from audit.redaction import SENSITIVE_KEY, redact, redact_text
+from core.context import get_correlation_id
+from core.redaction import SENSITIVE_KEY, redact, redact_text
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "correlation_id"}
 

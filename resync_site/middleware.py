@@ -9,7 +9,7 @@ from typing import Any
 from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
-from audit.context import correlation_scope, get_correlation_id, user_scope
+from core.context import correlation_scope, get_correlation_id, user_scope
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_var(settings: Any, tmp_path: Any) -> Any:
     """Give each test its own var/ (key ring, files), out of the developer's, and forget it after."""
-    from audit.keyring import reset_keyring_cache
+    from core.keyring import reset_keyring_cache
 
     settings.VAR_DIR = tmp_path / "var"
     settings.VAR_DIR.mkdir()

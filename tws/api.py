@@ -10,8 +10,8 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from audit.exceptions import PermissionDeniedError
-from audit.schemas import Out
+from core.errors import PermissionDeniedError
+from core.schemas import Out
 from tws import selectors
 from tws.contract import EngineInfo, JobLog, JobStatus
 from tws.selectors import JobSort

@@ -15,8 +15,8 @@ class TwsConfig(AppConfig):
     resync_dashboard_cards = ("tws.dashboard.card",)
 
     def ready(self) -> None:
-        from audit import keyring
         from cachemig import flags
+        from core import keyring
         from tws.guard import unified_v2_guard
         from tws.services.connection import reencrypt_connections
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from audit.context import get_correlation_id, get_user_key
 from cachemig import flags
+from core.context import get_correlation_id, get_user_key
 from tws import conf
 from tws.adapter_v2 import OptimizedTWSClientAdapter
 from tws.cache import cached

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audit.exceptions import ConflictError, NotFoundError, ResyncError
+from core.errors import ConflictError, NotFoundError, ResyncError
 
 
 class TWSError(ResyncError):

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from audit.redaction import redact_text, register_secret
+from core.redaction import redact_text, register_secret
 from tws import metrics
 from tws.exceptions import (
     CircuitOpenError,

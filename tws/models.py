@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from audit import keyring
+from core import keyring
 
 ALERT_KINDS = [
     ("job_error", "Job ended in error (ABEND)"),

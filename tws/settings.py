@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from audit.redaction import register_secret
+from core.redaction import register_secret
 
 DEFAULT_BASE_URL = "http://127.0.0.1:31116"
 DEFAULT_USERNAME = "twsuser"

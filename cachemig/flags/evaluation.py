@@ -21,10 +21,10 @@ from typing import Literal
 
 import mmh3
 
-from audit.context import get_correlation_id, get_user_key
 from cachemig import conf
 from cachemig.exceptions import UnknownFlagError
 from cachemig.flags.registry import DEFAULTS_OF_RECORD
+from core.context import get_correlation_id, get_user_key
 
 log = logging.getLogger("resync.flags")
 _monotonic = time.monotonic

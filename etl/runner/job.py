@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from django.db import OperationalError
 from django.utils import timezone
 
-from audit.redaction import redact_text
+from core.redaction import redact_text
 from etl import conf
 from etl.models import Status
 from etl.runner import protocol, store

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import audit
-from audit.redaction import register_secret
+from core.redaction import register_secret
 from etl import conf, events
 from etl.metrics import JOB_DURATION, JOBS_TOTAL, LOG_LINES_TOTAL
 from etl.models import Credential, Job, JobStep, LogLine, PathConfig, Status, System

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import audit
-from audit import keyring
+from core import keyring
 from etl import catalog
 from etl.exceptions import InvalidInput
 from etl.models import Credential, System

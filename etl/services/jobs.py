@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import audit
-from audit.context import get_correlation_id
+from core.context import get_correlation_id
 from etl import catalog, events
 from etl.exceptions import InvalidInput, JobNotFound, JobStateConflict, SystemBusy
 from etl.models import ACTIVE_STATUSES, FINAL_STATUSES, Credential, Job, JobStep, Status, System

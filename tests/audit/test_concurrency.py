@@ -15,9 +15,9 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 
 import audit
-from audit import keyring
 from audit.models import AuditEntry
 from audit.verification import chain_verify
+from core import keyring
 
 # One xdist worker runs these: each writer thread may hold a database connection while it leads.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("audit-load")]

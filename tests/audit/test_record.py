@@ -8,10 +8,10 @@ import pytest
 from django.db import transaction
 
 import audit
-from audit.context import correlation_scope
 from audit.models import AuditEntry
 from audit.testing import recorded_entries
 from audit.verification import chain_verify
+from core.context import correlation_scope
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

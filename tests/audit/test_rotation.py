@@ -8,10 +8,10 @@ import pytest
 from django.core.management import call_command
 
 import audit
-from audit import keyring
 from audit.models import AuditEntry
 from audit.testing import recorded_entries
 from audit.verification import chain_verify
+from core import keyring
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from ninja import Field
 from pydantic import ValidationError
 
-from audit.schemas import Out
+from core.schemas import Out
 
 
 class Row(Out):

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from audit.context import correlation_scope, user_scope
 from cachemig import flags
 from cachemig.exceptions import UnknownFlagError
 from cachemig.models import FeatureFlag
+from core.context import correlation_scope, user_scope
 from tests.cachemig.conftest import at_percent
 
 pytestmark = pytest.mark.django_db

@@ -30,4 +30,4 @@ def test_the_tick_sweeps_now_and_schedules_the_rest_of_the_minute(
     flags_guard_tick.call_local()
     scheduled = immediate_huey.scheduled()
     assert len(scheduled) == later_sweeps
-    assert {task.name for task in scheduled} <= {"flags_guard_sweep"}
+    assert {task.name for task in scheduled} <= {"cachemig.flags_guard_sweep.tick"}

@@ -129,7 +129,7 @@ class Stack:
 
     # --- environment ---------------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
-        from audit.keyring import dump_keyring, generate_keyring
+        from core.keyring import dump_keyring, generate_keyring
 
         if not hasattr(self, "_keyring"):
             self._keyring = dump_keyring(generate_keyring())

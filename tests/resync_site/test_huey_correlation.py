@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from huey.contrib.djhuey import HUEY
 
-from audit.context import correlation_scope, get_correlation_id
+from core.context import correlation_scope, get_correlation_id
 
 seen: list[str | None] = []
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from audit.context import correlation_scope
-from audit.redaction import register_secret
+from core.context import correlation_scope
+from core.redaction import register_secret
 from resync_site.logging import ContextFilter, JsonFormatter, RedactionFilter
 
 

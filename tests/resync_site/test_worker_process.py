@@ -68,5 +68,5 @@ def test_worker_runs_a_job_queued_by_another_process_and_schedules_the_periodic_
     scheduled = next((r["periodic_tasks"] for r in records if "periodic_tasks" in r), None)
     assert scheduled is not None, "the worker did not log its periodic tasks (phase initialize_schedulers)"
     assert any(name.endswith("tws.plan_sync") for name in scheduled), scheduled
-    assert "etl.tasks.reap_jobs_task" in scheduled, scheduled
-    assert "cachemig.tasks.flags_guard_tick" in scheduled, scheduled
+    assert "etl.reap_jobs" in scheduled, scheduled
+    assert "cachemig.flags_guard_sweep" in scheduled, scheduled

@@ -121,7 +121,7 @@ def test_admin_screens_search_jobs_and_acknowledge_alerts(
 
 @pytest.mark.django_db
 def test_key_rotation_reseals_the_stored_password(admin_user: Any) -> None:
-    from audit import keyring
+    from core import keyring
     from tws.models import TWSConnection
     from tws.services import connection_save
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from pydantic import SecretStr
 
 import audit
-from audit.redaction import register_secret
+from core.redaction import register_secret
 from tws.models import TWSConnection
 from tws.services.bridge import run_async
 from tws.settings import TWSSettings

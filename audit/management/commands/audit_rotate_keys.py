@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.exceptions import KeyRingError
 from audit.operations import keys_rotate
+from core.errors import KeyRingError
 
 
 class Command(BaseCommand):

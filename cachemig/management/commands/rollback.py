@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.exceptions import ResyncError
 from cachemig import services
 from cachemig.management.commands._actor import cli_actor
+from core.errors import ResyncError
 
 
 class Command(BaseCommand):

@@ -6,11 +6,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.exceptions import ResyncError
 from cachemig import services
 from cachemig.exceptions import GateRefused
 from cachemig.management.commands._actor import cli_actor
 from cachemig.selectors import flag_get
+from core.errors import ResyncError
 
 
 class Command(BaseCommand):

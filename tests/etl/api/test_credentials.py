@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from audit import keyring
 from audit.testing import recorded_entries
+from core import keyring
 from etl.models import Credential
 
 SECRET_A = "Tr0ub4dor&3-amplis-reag"

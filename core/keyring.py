@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-from audit.exceptions import KeyRingError
+from core.errors import KeyRingError
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
