@@ -13,12 +13,13 @@ import audit
 from audit.operations import chain_verify_recorded
 from audit.selectors import entries_filter
 from core import keyring
-from core.errors import PermissionDeniedError
+from core.permissions import require
+from core.schemas import Page, PageIn
 
 router = Router(tags=["audit"])
 
 
-class EntryFilters(Schema):
+class EntryFilters(PageIn):
     actor: str | None = None
     action: str | None = Field(None, description="an action, or a prefix ending in '.' (e.g. 'etl.')")
     target: str | None = None
@@ -27,8 +28,6 @@ class EntryFilters(Schema):
     seq_from: int | None = Field(None, ge=1)
     search: str | None = None
     decrypt: bool = Field(False, description="include decrypted payloads (needs audit.decrypt_auditentry)")
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
 
 
 class EntryOut(Schema):
@@ -44,9 +43,8 @@ class EntryOut(Schema):
     data: dict[str, Any] | None = None
 
 
-class EntryPage(Schema):
-    count: int
-    items: list[EntryOut]
+class EntryPage(Page[EntryOut]):
+    """A window of sealed entries."""
 
 
 class VerifyIn(Schema):
@@ -66,17 +64,12 @@ class VerifyOut(Schema):
     elapsed_seconds: float
 
 
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDeniedError(f"permission '{permission}' required")
-
-
 @router.get("", response=EntryPage, summary="List sealed audit entries (admins)")
 def entries_list(request: HttpRequest, filters: Query[EntryFilters]) -> dict[str, Any]:
     """Return one page of entries; payloads only with the decrypt permission, and that reading is audited."""
-    _require(request, "audit.export_auditentry")
+    require(request, "audit.export_auditentry")
     if filters.decrypt:
-        _require(request, "audit.decrypt_auditentry")
+        require(request, "audit.decrypt_auditentry")
     queryset = entries_filter(
         actor=filters.actor,
         action=filters.action,
@@ -115,6 +108,6 @@ def entries_list(request: HttpRequest, filters: Query[EntryFilters]) -> dict[str
 @router.post("/verify", response=VerifyOut, summary="Verify the audit chain now")
 def chain_verify_now(request: HttpRequest, payload: VerifyIn | None = None) -> dict[str, Any]:
     """Verify the chain (from ``from_seq`` when given) and return the report; the run is itself audited."""
-    _require(request, "audit.verify_auditentry")
+    require(request, "audit.verify_auditentry")
     report = chain_verify_recorded(actor=request.user, from_seq=payload.from_seq if payload else None)
     return report.as_dict()

@@ -8,15 +8,10 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from cachemig import selectors, services
-from core.errors import PermissionDeniedError
+from core.permissions import require
 
 router = Router(tags=["flags"])
 PERMISSION = "cachemig.change_featureflag"
-
-
-def _require_admin(request: HttpRequest) -> None:
-    if not request.user.has_perm(PERMISSION):
-        raise PermissionDeniedError("managing feature flags needs the Admins role (cachemig.change_featureflag)")
 
 
 class FlagOut(Schema):
@@ -65,14 +60,14 @@ class RollbackOut(Schema):
 @router.get("", response=list[FlagOut], summary="Every flag with its override and guard status")
 def flag_list(request: HttpRequest) -> list[selectors.FlagRow]:
     """Return every flag."""
-    _require_admin(request)
+    require(request, PERMISSION)
     return selectors.flag_rows()
 
 
 @router.post("/{name}/rollout", response=RolloutOut, summary="Advance to the next stage if the gates pass")
 def flag_rollout(request: HttpRequest, name: str, payload: RolloutIn) -> services.RolloutOutcome:
     """Advance ``name`` (409 ``gate_refused`` with the figures when the gates refuse)."""
-    _require_admin(request)
+    require(request, PERMISSION)
     return services.flag_rollout(
         name=name,
         to=payload.to,
@@ -86,7 +81,7 @@ def flag_rollout(request: HttpRequest, name: str, payload: RolloutIn) -> service
 @router.post("/{name}/rollback", response=RollbackOut, summary="Turn the flag off for everyone")
 def flag_rollback(request: HttpRequest, name: str, payload: RollbackIn | None = None) -> dict[str, object]:
     """Roll ``name`` back to 0%."""
-    _require_admin(request)
+    require(request, PERMISSION)
     reason = payload.reason if payload else "rollback via API"
     event = services.flag_rollback(name=name, reason=reason, acting_user=request.user)
     return {"flag": event.flag_name, "from_percent": event.from_percent, "to_percent": 0, "reason": event.reason}

@@ -27,13 +27,11 @@ def _crontab(seconds: int) -> crontab:
     return crontab(minute="0", hour=f"*/{max(1, minutes // 60)}")
 
 
-def every_seconds(
-    interval: Callable[[], int], *, name: str, lock: str | None = None
-) -> Callable[[Callable[[], T]], TaskWrapper]:
-    """Run the decorated function every ``interval()`` seconds as the periodic task ``name``.
+def every_seconds(interval: Callable[[], int], *, lock: str | None = None) -> Callable[[Callable[[], T]], TaskWrapper]:
+    """Run the decorated function every ``interval()`` seconds as a periodic task of the same name.
 
-    The returned periodic task has a ``tick`` attribute: the one-off task (``<name>.tick``) that
-    carries the runs between two firings.
+    The returned periodic task has a ``tick`` attribute: the one-off task (``<name>_tick``) that
+    carries the runs between two firings. Huey names both after the decorated function's module.
     """
 
     def decorate(work: Callable[[], T]) -> TaskWrapper:
@@ -46,7 +44,9 @@ def every_seconds(
             except TaskLockedException:
                 return None  # the previous run still holds the lock: this tick is skipped
 
-        tick = db_task(name=f"{name}.tick", retries=0)(run_once)
+        name = work.__name__
+        run_once.__module__ = work.__module__
+        tick = db_task(name=f"{name}_tick", retries=0)(run_once)
 
         def fire() -> T | None:
             seconds = max(1, int(interval()))
@@ -55,6 +55,7 @@ def every_seconds(
             return run_once()
 
         fire.__doc__ = work.__doc__
+        fire.__module__ = work.__module__
         periodic: Any = db_periodic_task(_crontab(int(interval())), name=name)(fire)
         periodic.tick = tick
         return periodic

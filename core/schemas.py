@@ -1,10 +1,10 @@
-"""The response base for rows an API returns in numbers (why in audit: docs/decisions/response-base-in-audit.md)."""
+"""The response base for rows an API returns in numbers, and the one page shape of every list."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from ninja import Schema
+from ninja import Field, Schema
 from pydantic import ModelWrapValidatorHandler, ValidationInfo, model_validator
 
 
@@ -29,3 +29,28 @@ class Out(Schema):
         resolvers = sorted(name for name in dir(cls) if name.startswith("resolve_"))
         if resolvers:
             raise TypeError(f"{cls.__name__} defines {', '.join(resolvers)}: resolvers need ninja.Schema, not Out")
+
+
+RowT = TypeVar("RowT")
+
+# Past any real table, and inside the 64-bit integer a database's OFFSET takes.
+MAX_OFFSET = 1_000_000_000
+
+
+class PageIn(Schema):
+    """Which window of a list to return (query parameters ``limit`` and ``offset``)."""
+
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+class Page(Schema, Generic[RowT]):
+    """One window of a list: the rows and how many there are in all."""
+
+    count: int
+    items: list[RowT]
+
+
+def page_of(queryset: Any, page: PageIn) -> dict[str, Any]:
+    """Return ``{"count", "items"}`` for the window ``page`` of ``queryset`` (items as the queryset yields them)."""
+    return {"count": queryset.count(), "items": list(queryset[page.offset : page.offset + page.limit])}

@@ -38,10 +38,6 @@ DEFAULTS: dict[str, Any] = {
     "ETL_RATE_LIMIT_WINDOW_SECONDS": 60,
     # /api/stats is computed at most this often per cache (seconds); finishing jobs invalidate it.
     "ETL_STATS_CACHE_SECONDS": 10,
-    # Permission sets are reused this long per user and process by the API (seconds).
-    "ETL_PERMISSION_CACHE_SECONDS": 10,
-    # Largest JSON body accepted by the etl API (bytes).
-    "ETL_MAX_BODY_BYTES": 64 * 1024,
 }
 
 

@@ -21,9 +21,9 @@ from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from core.errors import ResyncError
+from core.errors import RateLimited, ResyncError
 from etl import console_selectors, events
-from etl.ratelimit import user_rate
+from etl.ratelimit import rate_check
 
 log = logging.getLogger("resync.etl.consumers")
 
@@ -68,10 +68,11 @@ def _has_perm(user: Any, perm: str) -> bool:
 def _cancel(job_id: int, user: Any) -> str:
     from etl.services import job_cancel
 
-    # The same budget as POST /api/jobs/{id}/cancel: a socket is not a way around the limit.
-    decision = user_rate("cancel", user.pk)
-    if not decision.allowed:
-        raise ClientError("rate_limited", f"too many cancel requests; retry in {decision.retry_after} s")
+    # The same budget as POST /api/cancel/{id}: a socket is not a way around the limit.
+    try:
+        rate_check(user, "cancel")
+    except RateLimited as exc:
+        raise ClientError(exc.code, str(exc)) from exc
     return str(job_cancel(job_id=job_id, acting_user=user).status)
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from cachemig.ratelimit import RateDecision, check_rate
+from typing import Any
+
+from core import rates
 from etl import conf
 
 
-def user_rate(scope: str, user_pk: object) -> RateDecision:
-    """Count one ``scope`` request (execute, cancel, credentials) of user ``user_pk`` against its budget."""
-    return check_rate(
-        f"etl.{scope}",
-        f"user:{user_pk}",
+def rate_check(user: Any, scope: str) -> None:
+    """Count one ``scope`` request (execute, cancel, credentials) of ``user``; raise ``RateLimited`` past it."""
+    rates.rate_check(
+        scope,
+        user,
         limit=int(conf.get_setting("ETL_RATE_LIMIT_REQUESTS")),
         window_seconds=int(conf.get_setting("ETL_RATE_LIMIT_WINDOW_SECONDS")),
     )

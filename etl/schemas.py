@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictBool, StrictStr
 
-from core.schemas import Out
+from core.schemas import Out, Page, PageIn
 
 
 class Strict(Schema):
@@ -118,12 +118,7 @@ class CountOut(Schema):
     count: int
 
 
-class Page(Schema):
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
-
-
-class JobFilter(Page):
+class JobFilter(PageIn):
     status: str | None = None
     sistema: str | None = None
     data_de: dt.date | None = None
@@ -136,15 +131,13 @@ class PortfolioFilter(Schema):
     fundo: str | None = None
 
 
-class FundFilter(Page):
+class FundFilter(PageIn):
     q: str = ""
 
 
-class JobPage(Schema):
-    items: list[JobOut]
-    count: int
+class JobPage(Page[JobOut]):
+    """A window of jobs."""
 
 
-class FundPage(Schema):
-    items: list[FundOut]
-    count: int
+class FundPage(Page[FundOut]):
+    """A window of funds."""

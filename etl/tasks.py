@@ -20,7 +20,7 @@ def _reaper_interval() -> int:
     return int(conf.get_setting("ETL_REAPER_INTERVAL_SECONDS"))
 
 
-@every_seconds(_reaper_interval, name="etl.reap_jobs", lock="etl-reap-jobs")
+@every_seconds(_reaper_interval, lock="etl-reap-jobs")
 def reap_jobs_task() -> dict[str, int]:
     """Fail running jobs whose worker is gone and re-enqueue forgotten pending jobs."""
     return jobs_reap()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.utils import InterfaceError as DatabaseInterfaceError
 from django.db.utils import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +15,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 
 from audit.api import router as audit_router
 from cachemig.api import router as cachemig_router
-from core.errors import ResyncError
+from core.errors import PayloadTooLarge, RateLimited, ResyncError
 from etl.api import router as etl_router
 from resync_site.auth import API_AUTH
 from resync_site.health import liveness_payload
@@ -85,7 +86,17 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(ResyncError)
 def _domain(request: HttpRequest, exc: ResyncError) -> HttpResponse:
-    return error(request, exc.status_code, str(exc), exc.code)
+    response = error(request, exc.status_code, str(exc), exc.code)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Django's own limit, read as the body streams in (chunked bodies included).
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _domain(request, PayloadTooLarge(f"the request body exceeds the limit of {limit} bytes"))
 
 
 @api.exception_handler(DatabaseOperationalError)

@@ -287,6 +287,8 @@ RESYNC_DASHBOARD_CACHE_SECONDS = env.int("RESYNC_DASHBOARD_CACHE_SECONDS", defau
 # Each user's permission set is kept per process this long (resync_site/permissions.py): a change made
 # in the process applies at once, one made by another process within this bound. 0 turns it off.
 RESYNC_PERMISSION_CACHE_SECONDS = env.float("RESYNC_PERMISSION_CACHE_SECONDS", default=5.0)
+# The counter behind core.rates.rate_check (core imports nothing of ours; the root names it).
+RESYNC_RATE_LIMITER = "cachemig.ratelimit.check_rate"
 AUTHENTICATION_BACKENDS = ["resync_site.permissions.CachedModelBackend"]
 RESYNC_HEAVY_TASK_INTERVAL_SECONDS = env.int(
     "RESYNC_HEAVY_TASK_INTERVAL_SECONDS", default=6 * 3600 if PRODUCTION else 2 * 3600
@@ -348,4 +350,5 @@ LOGGING = {
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+# Largest request body (bytes), chunked or not: the API answers 413 `payload_too_large` above it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)

@@ -7,11 +7,11 @@ from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Query, Router, Schema
 from ninja.responses import Status
 
-from core.errors import PermissionDeniedError
-from core.schemas import Out
+from core.permissions import arequire, require
+from core.schemas import Out, Page, PageIn, page_of
 from tws import selectors
 from tws.contract import EngineInfo, JobLog, JobStatus
 from tws.selectors import JobSort
@@ -43,14 +43,8 @@ class JobFilters(Schema):
     sort: JobSort = "name"
 
 
-class Page(Schema):
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
-
-
-class JobPageOut(Schema):
-    count: int
-    items: list[JobOut]
+class JobPageOut(Page[JobOut]):
+    """A window of jobs in plan."""
 
 
 class WorkstationOut(Out):
@@ -80,9 +74,8 @@ class AlertOut(Schema):
         return obj.acknowledged_by.get_username() if obj.acknowledged_by else None
 
 
-class AlertPageOut(Schema):
-    count: int
-    items: list[AlertOut]
+class AlertPageOut(Page[AlertOut]):
+    """A window of alerts."""
 
 
 class AlertFilters(Schema):
@@ -108,20 +101,12 @@ class StatusOut(Schema):
     last_sync: SyncOut | None
 
 
-def _require(request: HttpRequest, perm: str) -> None:
-    if not request.user.has_perm(perm):
-        raise PermissionDeniedError(f"you need the permission {perm}")
-
-
-_arequire = sync_to_async(_require)
-
-
 @router.get("/status", response=StatusOut)
 async def status(request: HttpRequest) -> dict[str, Any]:
     """Return whether TWS answers, the circuit state and the last sync."""
     from tws.client import get_tws_client
 
-    await _arequire(request, "tws.view_jobinplan")
+    await arequire(request, "tws.view_jobinplan")
     client = await get_tws_client()
     system = await client.get_system_status()
     return {
@@ -136,25 +121,21 @@ async def engine(request: HttpRequest) -> EngineInfo:
     """Return the engine's identity."""
     from tws.client import get_tws_client
 
-    await _arequire(request, "tws.view_jobinplan")
+    await arequire(request, "tws.view_jobinplan")
     return await (await get_tws_client()).get_engine_info()
 
 
-def _page(qs: Any, page: Page) -> dict[str, Any]:
-    return {"count": qs.count(), "items": list(qs[page.offset : page.offset + page.limit])}
-
-
 @router.get("/jobs", response=JobPageOut)
-def jobs(request: HttpRequest, filters: Query[JobFilters], page: Query[Page]) -> dict[str, Any]:
+def jobs(request: HttpRequest, filters: Query[JobFilters], page: Query[PageIn]) -> dict[str, Any]:
     """List synced jobs in plan (filters: status, workstation, job_stream, name; sort; limit/offset)."""
-    _require(request, "tws.view_jobinplan")
-    return _page(selectors.job_list(**filters.dict()), page)
+    require(request, "tws.view_jobinplan")
+    return page_of(selectors.job_list(**filters.dict()), page)
 
 
 @router.get("/jobs/{hwa_id}", response=JobOut)
 def job(request: HttpRequest, hwa_id: str) -> Any:
     """Return one synced job."""
-    _require(request, "tws.view_jobinplan")
+    require(request, "tws.view_jobinplan")
     return selectors.job_get(hwa_id=hwa_id)
 
 
@@ -163,7 +144,7 @@ async def job_status(request: HttpRequest, hwa_id: str) -> JobStatus:
     """Return the live status of a job (cached a few seconds)."""
     from tws.client import get_tws_client
 
-    await _arequire(request, "tws.view_jobinplan")
+    await arequire(request, "tws.view_jobinplan")
     return await (await get_tws_client()).get_job_status(hwa_id)
 
 
@@ -172,7 +153,7 @@ async def job_joblog(request: HttpRequest, hwa_id: str) -> JobLog:
     """Return the live log of a job."""
     from tws.client import get_tws_client
 
-    await _arequire(request, "tws.view_jobinplan")
+    await arequire(request, "tws.view_jobinplan")
     return await (await get_tws_client()).get_joblog(hwa_id)
 
 
@@ -181,7 +162,7 @@ async def job_action(
     request: HttpRequest, hwa_id: str, action: Literal["hold", "release", "cancel", "kill", "rerun"]
 ) -> Status[dict[str, str]]:
     """Ask TWS to hold, release, cancel, kill or rerun a job (audited)."""
-    await _arequire(request, "tws.act_on_job")
+    await arequire(request, "tws.act_on_job")
     await job_act(job_hwa_id=hwa_id, action=action, acting_user=request.user)
     return Status(202, {"job": hwa_id, "action": action})
 
@@ -189,26 +170,26 @@ async def job_action(
 @router.get("/workstations", response=list[WorkstationOut])
 def workstations(request: HttpRequest) -> Any:
     """List the workstations in plan."""
-    _require(request, "tws.view_workstation")
+    require(request, "tws.view_workstation")
     return list(selectors.workstation_list())
 
 
 @router.get("/plan", response=PlanOut)
 def plan(request: HttpRequest) -> dict[str, Any]:
     """Return the synced plan's job counts by status."""
-    _require(request, "tws.view_jobinplan")
+    require(request, "tws.view_jobinplan")
     return selectors.plan_counts()
 
 
 @router.get("/alerts", response=AlertPageOut)
-def alerts(request: HttpRequest, filters: Query[AlertFilters], page: Query[Page]) -> dict[str, Any]:
+def alerts(request: HttpRequest, filters: Query[AlertFilters], page: Query[PageIn]) -> dict[str, Any]:
     """List alerts (open by default)."""
-    _require(request, "tws.view_alert")
-    return _page(selectors.alert_list(state=filters.state, kind=filters.kind), page)
+    require(request, "tws.view_alert")
+    return page_of(selectors.alert_list(state=filters.state, kind=filters.kind), page)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response=AlertOut)
 def acknowledge(request: HttpRequest, alert_id: int) -> Any:
     """Acknowledge an alert."""
-    _require(request, "tws.acknowledge_alert")
+    require(request, "tws.acknowledge_alert")
     return alert_acknowledge(alert_id=alert_id, acting_user=request.user)

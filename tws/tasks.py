@@ -9,7 +9,7 @@ from tws.services import plan_sync
 PLAN_SYNC_LOCK = "tws-plan-sync"
 
 
-@every_seconds(conf.monitor_interval_seconds, name="tws.plan_sync", lock=PLAN_SYNC_LOCK)
+@every_seconds(conf.monitor_interval_seconds, lock=PLAN_SYNC_LOCK)
 def plan_sync_task() -> None:
     """Sync the current plan, one sync at a time across every consumer (failures become alerts)."""
     plan_sync()

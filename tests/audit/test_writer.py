@@ -10,10 +10,11 @@ from asgiref.sync import sync_to_async
 from django.db import DatabaseError, connection
 
 import audit
+from audit import metrics
 from audit.exceptions import AuditUnavailable
 from audit.models import AuditEntry
 from audit.verification import chain_verify
-from core import keyring, metrics
+from core import keyring
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

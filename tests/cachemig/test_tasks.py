@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from huey.contrib.djhuey import HUEY
 
-from cachemig.tasks import flags_guard_tick
+from cachemig.tasks import flags_guard_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_the_tick_sweeps_now_and_schedules_the_rest_of_the_minute(
     immediate_huey: Any, settings: Any, interval: int, later_sweeps: int
 ) -> None:
     settings.CACHEMIG_GUARD_INTERVAL_SECONDS = interval
-    flags_guard_tick.call_local()
+    flags_guard_sweep.call_local()
     scheduled = immediate_huey.scheduled()
     assert len(scheduled) == later_sweeps
-    assert {task.name for task in scheduled} <= {"cachemig.flags_guard_sweep.tick"}
+    assert {task.name for task in scheduled} <= {"flags_guard_sweep_tick"}

@@ -23,13 +23,13 @@ def _fresh_caches() -> Iterator[None]:
     """Start each test without cached stats, permissions or rate counts (ids repeat across tests)."""
     from django.core.cache import caches
 
-    from etl import api
+    from resync_site.permissions import forget_all
 
-    api._perm_cache.clear()
+    forget_all()
     for alias in ("default", "legacy"):
         caches[alias].clear()
     yield
-    api._perm_cache.clear()
+    forget_all()
 
 
 @pytest.fixture

@@ -67,6 +67,6 @@ def test_worker_runs_a_job_queued_by_another_process_and_schedules_the_periodic_
     records = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     scheduled = next((r["periodic_tasks"] for r in records if "periodic_tasks" in r), None)
     assert scheduled is not None, "the worker did not log its periodic tasks (phase initialize_schedulers)"
-    assert any(name.endswith("tws.plan_sync") for name in scheduled), scheduled
-    assert "etl.reap_jobs" in scheduled, scheduled
-    assert "cachemig.flags_guard_sweep" in scheduled, scheduled
+    assert any(name.endswith("tws.tasks.plan_sync_task") for name in scheduled), scheduled
+    assert "etl.tasks.reap_jobs_task" in scheduled, scheduled
+    assert "cachemig.tasks.flags_guard_sweep" in scheduled, scheduled
