@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from tws.simulator import render
 from tws.simulator.plan import SimJob
-from tws.simulator.server import SimulatorServer, error_response, json_response, server_of
+from tws.simulator.responses import error_response, json_response, server_of
+
+if TYPE_CHECKING:
+    from tws.simulator.server import SimulatorServer
 
 V1 = "/twsd"
 MAX_HOW_MANY = 10_000

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from tws.simulator import render
-from tws.simulator.server import error_response, json_response, server_of
+from tws.simulator.responses import error_response, json_response, server_of
 
 V2 = "/twsd/api/v2"
 MAX_LIMIT = 10_000

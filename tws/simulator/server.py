@@ -15,11 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
+from tws.simulator import routes_v1, routes_v2
 from tws.simulator.faults import Faults
 from tws.simulator.plan import SimJob, SimPlan
+from tws.simulator.responses import SERVER_KEY, error_response, json_response
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-SERVER_KEY: web.AppKey[SimulatorServer] = web.AppKey("simulator", object)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -43,17 +44,6 @@ class LoggedRequest:
         }
 
 
-def error_response(status: int, message: str, **headers: str) -> web.Response:
-    """Return an HWA error body ``{"messages": [...]}``."""
-    return web.json_response({"messages": [message]}, status=status, headers=headers or None)
-
-
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    """Return compact JSON (large pages: no indentation, no spaces)."""
-    body = json.dumps(data, separators=(",", ":"))
-    return web.Response(text=body, status=status, content_type="application/json", headers=headers)
-
-
 class SimulatorServer:
     """Serve the v2 and v1 APIs of one simulated plan."""
 
@@ -73,8 +63,6 @@ class SimulatorServer:
     # --- lifecycle ----------------------------------------------------------
     def build_app(self) -> web.Application:
         """Return the aiohttp application."""
-        from tws.simulator import routes_v1, routes_v2
-
         app = web.Application(middlewares=[self._middleware], client_max_size=4 * 1024 * 1024)
         app[SERVER_KEY] = self
         app.router.add_get("/_sim/faults", self._get_faults)
@@ -223,8 +211,3 @@ class SimulatorServer:
         body = await request.json()
         self.plan.freeze(bool(body.get("frozen")))
         return json_response({"frozen": bool(body.get("frozen")), "now": self.plan.now()})
-
-
-def server_of(request: web.Request) -> SimulatorServer:
-    """Return the simulator serving ``request``."""
-    return request.app[SERVER_KEY]
