@@ -112,9 +112,9 @@ def seed(jobs: int, tws_url: str, reports_url: str) -> Seeded:
     from etl.models import Job, JobStep, System
     from resync_site.roles import OPERATORS, VIEWERS, roles_sync
     from resync_site.services import token_create
+    from tws.hwa.settings import TWSSettings
     from tws.models import JobInPlan
     from tws.services import plan_sync
-    from tws.settings import TWSSettings
 
     roles_sync()
     print(f"demo data: {load()}; moved to {reports_url}: {repoint(demo_base_url(), reports_url)}")

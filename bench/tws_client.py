@@ -41,8 +41,8 @@ async def _rate(call: Callable[[int], Awaitable[object]], *, in_flight: int) -> 
 async def run(url: str, ids: list[str]) -> None:
     import httpx
 
-    from tws.client import UnifiedTWSClient
-    from tws.settings import TWSSettings
+    from tws.hwa.client import UnifiedTWSClient
+    from tws.hwa.settings import TWSSettings
 
     settings = TWSSettings(base_url=url, username="bench", password="bench-pass", max_connections=20)
     client = UnifiedTWSClient(settings)

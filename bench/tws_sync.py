@@ -72,9 +72,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
 
+    from tws.hwa.settings import TWSSettings
     from tws.models import JobInPlan
     from tws.services import plan_sync
-    from tws.settings import TWSSettings
 
     with tws_simulator(jobs=args.jobs) as base_url:
         settings = TWSSettings(base_url=base_url, username="bench", password="bench-pass", timeout_seconds=120)

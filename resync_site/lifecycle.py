@@ -1,7 +1,8 @@
 """Start-up and shutdown phases, with the names the operators know.
 
-The commands that own a process (``serve``, ``worker``) drive these phases;
-nothing here runs at import time or from ``AppConfig.ready()``.
+The process owner (``resync_site.process``, run by the ``serve`` and ``worker``
+commands) drives these phases; nothing here runs at import time or from
+``AppConfig.ready()``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from ninja.responses import Status
 from core.permissions import arequire, require
 from core.schemas import Out, Page, PageIn, page_of
 from tws import selectors
-from tws.contract import EngineInfo, JobLog, JobStatus
+from tws.hwa.contract import EngineInfo, JobLog, JobStatus
 from tws.selectors import JobSort
 from tws.services import alert_acknowledge, job_act
 
@@ -104,7 +104,7 @@ class StatusOut(Schema):
 @router.get("/status", response=StatusOut)
 async def status(request: HttpRequest) -> dict[str, Any]:
     """Return whether TWS answers, the circuit state and the last sync."""
-    from tws.client import get_tws_client
+    from tws.hwa.client import get_tws_client
 
     await arequire(request, "tws.view_jobinplan")
     client = await get_tws_client()
@@ -119,7 +119,7 @@ async def status(request: HttpRequest) -> dict[str, Any]:
 @router.get("/engine", response=EngineInfo)
 async def engine(request: HttpRequest) -> EngineInfo:
     """Return the engine's identity."""
-    from tws.client import get_tws_client
+    from tws.hwa.client import get_tws_client
 
     await arequire(request, "tws.view_jobinplan")
     return await (await get_tws_client()).get_engine_info()
@@ -142,7 +142,7 @@ def job(request: HttpRequest, hwa_id: str) -> Any:
 @router.get("/jobs/{hwa_id}/status", response=JobStatus)
 async def job_status(request: HttpRequest, hwa_id: str) -> JobStatus:
     """Return the live status of a job (cached a few seconds)."""
-    from tws.client import get_tws_client
+    from tws.hwa.client import get_tws_client
 
     await arequire(request, "tws.view_jobinplan")
     return await (await get_tws_client()).get_job_status(hwa_id)
@@ -151,7 +151,7 @@ async def job_status(request: HttpRequest, hwa_id: str) -> JobStatus:
 @router.get("/jobs/{hwa_id}/joblog", response=JobLog)
 async def job_joblog(request: HttpRequest, hwa_id: str) -> JobLog:
     """Return the live log of a job."""
-    from tws.client import get_tws_client
+    from tws.hwa.client import get_tws_client
 
     await arequire(request, "tws.view_jobinplan")
     return await (await get_tws_client()).get_joblog(hwa_id)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from tws import conf
+from tws.hwa.settings import load_tws_settings
 from tws.services import plan_sync
-from tws.settings import load_tws_settings
 
 
 def load() -> str:

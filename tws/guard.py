@@ -9,7 +9,7 @@ MAX_ERROR_RATIO = 0.05
 
 def unified_v2_guard() -> flags.GuardReport:
     """Return whether the v2 path is healthy enough to keep rolling out."""
-    from tws.client import guard_report_figures
+    from tws.hwa.client import guard_report_figures
 
     figures = {k: float(v) for k, v in guard_report_figures().items()}
     if figures["circuit_opens"] > 0:

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from tws.http import _tls_context
+from tws.hwa.http import _tls_context
+from tws.hwa.settings import load_tws_settings
 from tws.models import SyncRun
-from tws.settings import load_tws_settings
 
 
 def check() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tws.settings import TWSSettings
+from tws.hwa.settings import TWSSettings
 from tws.simulator.threaded import ThreadedSimulator
 
 SIM_USER = "twsuser"

@@ -24,7 +24,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, settings: Any, sim: ThreadedSimulator)
     monkeypatch.setenv("TWS_RETRY_ATTEMPTS", "2")
     monkeypatch.setenv("TWS_TIMEOUT_SECONDS", "2")
     settings.TWS_FLAG_CACHE_SECONDS = 0
-    from tws.client import forget_tws_clients
+    from tws.hwa.client import forget_tws_clients
 
     forget_tws_clients()
 

@@ -67,7 +67,7 @@ async def test_the_flag_guard_reports_v2_errors_and_circuit_opens(
     sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
     from cachemig import flags
-    from tws.client import get_tws_client, reset_tws_client
+    from tws.hwa.client import get_tws_client, reset_tws_client
 
     monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "true")
     settings.TWS_FLAG_CACHE_SECONDS = 0

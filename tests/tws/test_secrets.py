@@ -13,9 +13,9 @@ from django.test import Client
 from pydantic import ValidationError
 
 from tests.tws.conftest import SIM_PASSWORD, SIM_USER, fast_settings
-from tws.client import UnifiedTWSClient
-from tws.http import TWSTransport
-from tws.settings import TWSSettings
+from tws.hwa.client import UnifiedTWSClient
+from tws.hwa.http import TWSTransport
+from tws.hwa.settings import TWSSettings
 from tws.simulator.threaded import ThreadedSimulator
 
 FORBIDDEN = (SIM_PASSWORD, base64.b64encode(f"{SIM_USER}:{SIM_PASSWORD}".encode()).decode())
@@ -107,7 +107,7 @@ def test_api_answers_and_admin_pages_never_show_the_password(
     sim: ThreadedSimulator, admin_client_: Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from audit.testing import recorded_entries
-    from tws.client import forget_tws_clients
+    from tws.hwa.client import forget_tws_clients
     from tws.models import TWSConnection
 
     caplog.set_level(logging.DEBUG)

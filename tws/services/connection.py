@@ -9,15 +9,15 @@ from pydantic import SecretStr
 
 import audit
 from core.redaction import register_secret
+from tws.hwa.settings import TWSSettings
 from tws.models import TWSConnection
 from tws.services.bridge import run_async
-from tws.settings import TWSSettings
 
 AUDITED_FIELDS = ("name", "base_url", "username", "verify_tls", "timeout_seconds", "is_active")
 
 
 def _forget_clients() -> None:
-    from tws.client import forget_tws_clients
+    from tws.hwa.client import forget_tws_clients
 
     forget_tws_clients()
 
@@ -70,8 +70,8 @@ def connection_delete(*, acting_user: Any, connection: TWSConnection) -> None:
 
 def connection_test(*, connection: TWSConnection) -> tuple[bool, str]:
     """Try the connection (engine info); return (ok, an operator-readable outcome without secrets)."""
-    from tws.client import UnifiedTWSClient
     from tws.exceptions import TWSError
+    from tws.hwa.client import UnifiedTWSClient
 
     password = connection.password()
     register_secret(password)

@@ -12,11 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from tws import conf, metrics
-from tws.contract import Workstation
 from tws.exceptions import CircuitOpenError, TWSError
+from tws.hwa.contract import Workstation
+from tws.hwa.rows import JOB_FIELDS, Row, signature
 from tws.models import JobInPlan, JobStatusTransition, JobStream, SyncRun
 from tws.models import Workstation as WorkstationRow
-from tws.rows import JOB_FIELDS, Row, signature
 from tws.services.alerts import alert_raise, alerts_raise_many
 from tws.services.bridge import run_async
 from tws.services.upsert import db_datetime, upsert
@@ -50,7 +50,7 @@ class SyncResult:
 
 async def plan_fetch(*, settings: Any = None) -> FetchedPlan:
     """Read every job and workstation of the current plan through the unified client."""
-    from tws.client import get_tws_client
+    from tws.hwa.client import get_tws_client
 
     client = await get_tws_client(settings=settings)
     fetched = FetchedPlan()

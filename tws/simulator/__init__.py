@@ -23,7 +23,7 @@ async def run(tg: asyncio.TaskGroup, host: str) -> str:
     import os
 
     from tws import conf
-    from tws.settings import DEFAULT_PASSWORD, DEFAULT_USERNAME
+    from tws.hwa.settings import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
     configured = os.environ.get("TWS_BASE_URL", "")
     if configured:

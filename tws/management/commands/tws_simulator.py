@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tws.settings import DEFAULT_PASSWORD, DEFAULT_USERNAME
+from tws.hwa.settings import DEFAULT_PASSWORD, DEFAULT_USERNAME
 from tws.simulator import SimPlan, SimulatorServer, parse_faults
 
 

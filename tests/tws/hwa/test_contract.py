@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.tws.conftest import fast_settings
-from tws.adapter_v2 import OptimizedTWSClientAdapter, oql_of
-from tws.contract import ITWSUnifiedClient, JobFilter
 from tws.exceptions import TWSConflictError, TWSNotFoundError
-from tws.http import TWSTransport
-from tws.legacy import LegacyTWSClient
+from tws.hwa.adapter_v2 import OptimizedTWSClientAdapter, oql_of
+from tws.hwa.contract import ITWSUnifiedClient, JobFilter
+from tws.hwa.http import TWSTransport
+from tws.hwa.legacy import LegacyTWSClient
 from tws.simulator.threaded import ThreadedSimulator
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.tws.conftest import fast_settings
 from tws import metrics
-from tws.client import UnifiedTWSClient
+from tws.hwa.client import UnifiedTWSClient
 from tws.simulator.threaded import ThreadedSimulator
 
 

@@ -15,9 +15,10 @@ from asgiref.sync import sync_to_async
 from cachemig import flags
 from core.context import get_correlation_id, get_user_key
 from tws import conf
-from tws.adapter_v2 import OptimizedTWSClientAdapter
-from tws.cache import cached
-from tws.contract import (
+from tws.exceptions import TWSError
+from tws.hwa.adapter_v2 import OptimizedTWSClientAdapter
+from tws.hwa.cache import cached
+from tws.hwa.contract import (
     ApiVersion,
     EngineInfo,
     Job,
@@ -30,11 +31,10 @@ from tws.contract import (
     SystemStatus,
     Workstation,
 )
-from tws.exceptions import TWSError
-from tws.http import Resilience, TWSTransport
-from tws.legacy import LegacyTWSClient
-from tws.rows import Row
-from tws.settings import TWSSettings, load_tws_settings
+from tws.hwa.http import Resilience, TWSTransport
+from tws.hwa.legacy import LegacyTWSClient
+from tws.hwa.rows import Row
+from tws.hwa.settings import TWSSettings, load_tws_settings
 
 log = logging.getLogger(__name__)
 FLAG = "TWS_UNIFIED_V2_ENABLED"

@@ -6,8 +6,9 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tws.adapter_v2 import job_of_row
-from tws.contract import (
+from tws.exceptions import TWSError
+from tws.hwa.adapter_v2 import job_of_row
+from tws.hwa.contract import (
     EngineInfo,
     Job,
     JobAction,
@@ -19,10 +20,9 @@ from tws.contract import (
     SystemStatus,
     Workstation,
 )
-from tws.exceptions import TWSError
-from tws.http import TWSTransport
-from tws.paging import all_pages
-from tws.rows import Row, parse_instant
+from tws.hwa.http import TWSTransport
+from tws.hwa.paging import all_pages
+from tws.hwa.rows import Row, parse_instant
 
 V1 = "/twsd"
 MAX_PAGE = 10_000

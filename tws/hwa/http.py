@@ -25,8 +25,8 @@ from tws.exceptions import (
     TWSTimeoutError,
     TWSTransientError,
 )
-from tws.resilience import CircuitBreaker, RetryWithBackoff, TimeoutManager
-from tws.settings import TWSSettings
+from tws.hwa.resilience import CircuitBreaker, RetryWithBackoff, TimeoutManager
+from tws.hwa.settings import TWSSettings
 
 TRANSIENT_STATUSES = {429, 502, 503, 504}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tws.settings import DEFAULT_BASE_URL, TWSSettings, load_tws_settings
+from tws.hwa.settings import DEFAULT_BASE_URL, TWSSettings, load_tws_settings
 
 FIELDS = ("TWS_BASE_URL", "TWS_USERNAME", "TWS_PASSWORD", "TWS_TIMEOUT_SECONDS")
 
@@ -56,13 +56,3 @@ def test_the_connection_saved_in_the_admin_is_read_with_its_password_decrypted(
 
 def test_a_bare_settings_object_reads_no_database() -> None:
     assert TWSSettings().base_url == DEFAULT_BASE_URL
-
-
-def test_invalid_app_settings_are_system_check_errors(settings: object) -> None:
-    from tws.apps import check_tws_settings
-
-    settings.TWS_MONITOR_INTERVAL_SECONDS = 0  # type: ignore[attr-defined]
-    settings.TWS_SYNC_PAGE_SIZE = 50_000  # type: ignore[attr-defined]
-    messages = [e.msg for e in check_tws_settings()]
-    assert any("TWS_MONITOR_INTERVAL_SECONDS" in m for m in messages)
-    assert any("10000" in m for m in messages)

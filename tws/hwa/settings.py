@@ -2,7 +2,7 @@
 
 Precedence, highest first: environment variables > ``.env`` file > the TWS
 connection saved in the admin > defaults. The password is a ``SecretStr``:
-it is revealed only where the HTTP basic auth is built (``tws.http``).
+it is revealed only where the HTTP basic auth is built (``tws.hwa.http``).
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from tests.tws.conftest import fast_settings
-from tws import client as client_module
-from tws.client import ClientState, UnifiedTWSClient, get_tws_client, reset_tws_client
-from tws.contract import ITWSUnifiedClient, Job
 from tws.exceptions import CircuitOpenError, TWSAuthenticationError, TWSConnectionError, TWSTimeoutError
-from tws.settings import TWSSettings
+from tws.hwa import client as client_module
+from tws.hwa.client import ClientState, UnifiedTWSClient, get_tws_client, reset_tws_client
+from tws.hwa.contract import ITWSUnifiedClient, Job
+from tws.hwa.settings import TWSSettings
 from tws.simulator.threaded import ThreadedSimulator
 
 

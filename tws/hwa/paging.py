@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from tws.rows import Row
+from tws.hwa.rows import Row
 
 PageFetch = Callable[[int], Awaitable[tuple[list[Row], int | None]]]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from tws.contract import (
+from tws.exceptions import TWSError
+from tws.hwa.contract import (
     EngineInfo,
     Job,
     JobAction,
@@ -18,10 +19,9 @@ from tws.contract import (
     SystemStatus,
     Workstation,
 )
-from tws.exceptions import TWSError
-from tws.http import TWSTransport
-from tws.paging import all_pages
-from tws.rows import Row, parse_instant
+from tws.hwa.http import TWSTransport
+from tws.hwa.paging import all_pages
+from tws.hwa.rows import Row, parse_instant
 
 V2 = "/twsd/api/v2"
 # Canonical Job field names in Row order.

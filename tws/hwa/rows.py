@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from tws.contract import Job
+from tws.hwa.contract import Job
 
 # (hwa_id, name, job_stream, job_stream_hwa_id, workstation, status, internal_status,
 #  sched_time, start_time, end_time, return_code, run_number)
