@@ -35,6 +35,7 @@ lint: install-dev
 	$(VENV)/bin/mypy --strict --scripts-are-modules scripts/governance
 	$(VENV)/bin/pylint -E --rcfile=pyproject.toml resync_site tws etl cachemig audit core
 	$(PY) scripts/governance
+	$(VENV)/bin/lint-imports
 
 # SQLite pass (everything but the PostgreSQL-only tests), then the PostgreSQL pass.
 test-sqlite: install-dev
