@@ -26,6 +26,12 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
-    """Record a failed sign-in by the username tried (never the password)."""
+    """Record a failed sign-in by the username tried (never the password).
+
+    Attempts refused while the sign-in is locked out (django-axes) are not recorded: the lockout
+    already bounds what an anonymous caller can add to the trail.
+    """
+    if getattr(request, "axes_locked_out", False):
+        return
     username = str(credentials.get("username", ""))[:150]
     audit.record("auth.login_failed", actor="anonymous", target=f"username:{username}", data=_client(request))

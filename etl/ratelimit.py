@@ -12,7 +12,7 @@ def rate_check(user: Any, scope: str) -> None:
     """Count one ``scope`` request (execute, cancel, credentials) of ``user``; raise ``RateLimited`` past it."""
     rates.rate_check(
         scope,
-        user,
+        rates.user_key(user),
         limit=int(conf.get_setting("ETL_RATE_LIMIT_REQUESTS")),
         window_seconds=int(conf.get_setting("ETL_RATE_LIMIT_WINDOW_SECONDS")),
     )

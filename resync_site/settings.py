@@ -8,6 +8,7 @@ layer and local caches. ``production`` requires ``SECRET_KEY``,
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "tws",
     "etl",
     "resync_site",
+    "axes",
 ]
 
 # A bundled-pipeline child (etl's runner sets RESYNC_PROCESS_ROLE=pipeline) only loads positions through
@@ -109,6 +111,8 @@ MIDDLEWARE = [
     "resync_site.inline_middleware.MessageMiddleware",
     "resync_site.inline_middleware.XFrameOptionsMiddleware",
     "resync_site.inline_middleware.PrometheusAfterMiddleware",
+    # Async-capable: no thread hop unless a sign-in is locked out.
+    "axes.middleware.AxesMiddleware",
 ]
 # Django's checks for these three compare dotted paths; resync.W002-W004 check the same by class.
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
@@ -289,7 +293,23 @@ RESYNC_DASHBOARD_CACHE_SECONDS = env.int("RESYNC_DASHBOARD_CACHE_SECONDS", defau
 RESYNC_PERMISSION_CACHE_SECONDS = env.float("RESYNC_PERMISSION_CACHE_SECONDS", default=5.0)
 # The counter behind core.rates.rate_check (core imports nothing of ours; the root names it).
 RESYNC_RATE_LIMITER = "cachemig.ratelimit.check_rate"
-AUTHENTICATION_BACKENDS = ["resync_site.permissions.CachedModelBackend"]
+# django-axes first: it refuses a sign-in while its username and address are locked out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "resync_site.permissions.CachedModelBackend"]
+# Sign-in throttling (django-axes, database handler): after AXES_FAILURE_LIMIT failures for one username
+# from one address, that pair is refused for AXES_COOLOFF_TIME; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Unknown bearer tokens allowed per client address and minute before the API answers 429.
+RESYNC_BAD_TOKEN_LIMIT = env.int("RESYNC_BAD_TOKEN_LIMIT", default=20)
+AXES_LOCKOUT_CALLABLE = "resync_site.views.lockout"
+AXES_VERBOSE = False
+# Behind nginx the client's address is the last hop of X-Forwarded-For (docs/operations.md).
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 RESYNC_HEAVY_TASK_INTERVAL_SECONDS = env.int(
     "RESYNC_HEAVY_TASK_INTERVAL_SECONDS", default=6 * 3600 if PRODUCTION else 2 * 3600
 )

@@ -27,12 +27,15 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_var(settings: Any, tmp_path: Any) -> Any:
     """Give each test its own var/ (key ring, files), out of the developer's, and forget it after."""
+    from django.core.cache import caches
+
     from core.keyring import reset_keyring_cache
 
     settings.VAR_DIR = tmp_path / "var"
     settings.VAR_DIR.mkdir()
     settings.RESYNC_DASHBOARD_CACHE_SECONDS = 0  # tests read the cards right after changing state
     reset_keyring_cache()
+    caches["legacy"].clear()  # rate budgets are counted there: each test starts with its own
     yield settings.VAR_DIR
     reset_keyring_cache()
 
