@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, Literal
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db.utils import InterfaceError as DatabaseInterfaceError
 from django.db.utils import OperationalError as DatabaseOperationalError
@@ -21,6 +24,20 @@ from resync_site.auth import API_AUTH
 from resync_site.health import liveness_payload
 from tws.api import router as tws_router
 
+
+def _docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Open /api/docs and /api/openapi.json to staff only, unless RESYNC_API_DOCS_PUBLIC (development)."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if settings.RESYNC_API_DOCS_PUBLIC or (user.is_active and user.is_staff):
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+    return guarded
+
+
 api = NinjaAPI(
     title="Resync API",
     version="1.0",
@@ -29,6 +46,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    docs_decorator=_docs_access,
 )
 api.add_router("/audit", audit_router)
 api.add_router("/flags", cachemig_router)

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "etl",
     "resync_site",
     "axes",
+    "csp",
+    "ninja",  # Swagger UI from the installed package, not a CDN
 ]
 
 # A bundled-pipeline child (etl's runner sets RESYNC_PROCESS_ROLE=pipeline) only loads positions through
@@ -110,6 +112,7 @@ MIDDLEWARE = [
     "resync_site.middleware.UserContextMiddleware",
     "resync_site.inline_middleware.MessageMiddleware",
     "resync_site.inline_middleware.XFrameOptionsMiddleware",
+    "resync_site.inline_middleware.CSPMiddleware",
     "resync_site.inline_middleware.PrometheusAfterMiddleware",
     # Async-capable: no thread hop unless a sign-in is locked out.
     "axes.middleware.AxesMiddleware",
@@ -283,6 +286,24 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"  # a page that must be framed opts in with @xframe_options_sameorigin
+# Every page: scripts, styles and connections from this origin only (the admin, the live page, the
+# dashboard and the API docs load nothing else); `ws:`/`wss:` of the same host are covered by 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# /api/docs and /api/openapi.json: public in development, behind a staff login in production.
+RESYNC_API_DOCS_PUBLIC = env.bool("RESYNC_API_DOCS_PUBLIC", default=not PRODUCTION)
 
 # --- Resync platform ------------------------------------------------------
 # Heavy periodic work (verification, archival) runs this often.

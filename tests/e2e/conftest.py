@@ -71,6 +71,19 @@ SETUP = textwrap.dedent(
 )
 
 
+def wait_for(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """Wait until ``expression`` is truthy in the page.
+
+    Playwright's ``wait_for_function`` evaluates its predicate with ``eval`` inside the page, which
+    the Content-Security-Policy forbids; ``evaluate`` goes through the DevTools protocol instead.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {timeout / 1000:.0f} s")
+        page.wait_for_timeout(100)
+
+
 @dataclass
 class Server:
     """A running console."""
@@ -178,6 +191,12 @@ def page(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterat
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     tab.on("dialog", lambda dialog: dialog.accept())
+    # A page that breaks the Content-Security-Policy fails its test: the browser would block that part.
+    violations: list[str] = []
+    tab.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     tab.goto(f"{server.url}/admin/login/?next=/admin/")
     tab.fill("#id_username", "admin")
     tab.fill("#id_password", PASSWORD)
@@ -189,3 +208,4 @@ def page(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterat
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
         context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"
