@@ -21,6 +21,7 @@ log = logging.getLogger("resync.serve")
 
 def own_process(runner: Runner, *, stderr: OutputWrapper) -> None:
     """Check the core systems (exit 2 with the reason when one is unusable), then run ``runner`` until stopped."""
+    log.info("logs: %s format (LOG_FORMAT)", settings.LOG_FORMAT, extra={"log_format": settings.LOG_FORMAT})
     try:
         lifecycle.initialize_core_systems()
     except lifecycle.StartupError as exc:

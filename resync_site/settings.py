@@ -11,11 +11,14 @@ from __future__ import annotations
 import datetime
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from resync_site.logging import log_format
 
 django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] and friends be subscripted at run time
 
@@ -363,6 +366,11 @@ for _name, _read in _APP_SETTINGS_FROM_ENV.items():
         globals()[_name] = _read(_name)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# JSON for log shippers (always in production); one readable line on a developer's terminal.
+_STDOUT_IS_TERMINAL = sys.stdout.isatty()
+LOG_FORMAT = log_format(
+    requested=env.str("LOG_FORMAT", default=""), production=PRODUCTION, stdout_is_terminal=_STDOUT_IS_TERMINAL
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -370,12 +378,15 @@ LOGGING = {
         "context": {"()": "resync_site.logging.ContextFilter"},
         "redact": {"()": "resync_site.logging.RedactionFilter"},
     },
-    "formatters": {"json": {"()": "resync_site.logging.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "resync_site.logging.JsonFormatter"},
+        "console": {"()": "resync_site.logging.ConsoleFormatter", "colour": _STDOUT_IS_TERMINAL},
+    },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "json",
+            "formatter": LOG_FORMAT,
             "filters": ["context", "redact"],
         }
     },
