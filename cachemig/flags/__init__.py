@@ -2,8 +2,9 @@
 
 A flag is off, on, or on for a percentage of keys bucketed exactly as Unleash's
 gradual rollout (murmur3 of ``"<group id>:<key>"``). ``APP_<NAME>=true|false``
-beats the database. Owning apps register a guard per flag whose figures gate
-rollouts and trigger automatic rollback.
+beats the database. Owning apps register a guard per flag (usually a
+``RatioGuard`` over ``SharedCallFigures``) whose figures gate rollouts and
+trigger automatic rollback.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from cachemig.flags.evaluation import (
     normalized_value,
     stage_started_at,
 )
+from cachemig.flags.figures import SharedCallFigures
+from cachemig.flags.guards import CallFigures, RatioGuard
+from cachemig.flags.record import DEFAULTS_OF_RECORD, FLAGS_OF_RECORD, FLAGS_OF_RECORD_TABLE, PLANS_OF_RECORD
 from cachemig.flags.registry import (
-    DEFAULTS_OF_RECORD,
-    FLAGS_OF_RECORD,
-    PLANS_OF_RECORD,
     Guard,
     GuardReport,
     evaluate_guard,
@@ -32,10 +33,14 @@ from cachemig.flags.registry import (
 __all__ = [
     "DEFAULTS_OF_RECORD",
     "FLAGS_OF_RECORD",
+    "FLAGS_OF_RECORD_TABLE",
     "PLANS_OF_RECORD",
+    "CallFigures",
     "Guard",
     "GuardReport",
     "Override",
+    "RatioGuard",
+    "SharedCallFigures",
     "env_override",
     "evaluate_guard",
     "gate_verdict",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from cachemig.flags import evaluation, registry
-from cachemig.guards import RatioGuard
+from cachemig.flags import RatioGuard, evaluation, registry
 from cachemig.testing import InjectedFigures, registered_guard
 
 
@@ -22,6 +23,24 @@ def _fresh_flags(settings: Any) -> Iterator[None]:
     registry._guards.clear()
     registry._guards.update(guards)
     evaluation.invalidate()
+
+
+@pytest.fixture
+def cache_redis_url(redis_url: str) -> str:
+    """Return a Redis URL whose database only these tests use (10 or 11, one per xdist worker).
+
+    The shared ``redis_url`` database is flushed by every test that takes it, on any worker:
+    a contract test there could see its keys vanish mid-test.
+    """
+    import redis
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    number = int(worker[2:]) if worker[2:].isdigit() else 0
+    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{10 + number % 2}"))
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
 
 
 @pytest.fixture

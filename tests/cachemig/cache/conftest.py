@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import mmh3
 import pytest
@@ -25,24 +24,6 @@ LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 REDIS = "django.core.cache.backends.redis.RedisCache"
 # As resync_site/settings.py configures the new cache: short timeouts, no client-side retries.
 FAST_FAIL = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25, "retry": Retry(NoBackoff(), 0)}
-
-
-@pytest.fixture
-def cache_redis_url(redis_url: str) -> str:
-    """Return a Redis URL whose database only these tests use (10 or 11, one per xdist worker).
-
-    The shared ``redis_url`` database is flushed by every test that takes it, on any worker:
-    a contract test there could see its keys vanish mid-test.
-    """
-    import redis
-
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    number = int(worker[2:]) if worker[2:].isdigit() else 0
-    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{10 + number % 2}"))
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
 
 
 @pytest.fixture
