@@ -69,7 +69,8 @@ class FleetWindow:
         self.lock = lock or threading.Lock()
         self._seconds = [-1] * size
         self._buckets = [[0] * len(self.fields) for _ in range(size)]
-        self.published_until = now_second()  # seconds up to here were handed to the shared figures
+        # Seconds up to here were handed to the shared figures (none counted before this one began).
+        self.published_until = now_second() - 1
 
     def bucket(self, now: int) -> list[int]:
         """Return the counters of second ``now`` (the caller holds ``lock``)."""
@@ -191,7 +192,7 @@ class SharedCallFigures:
         """Forget what this process counted and has not published (tests start from nothing)."""
         with self.window.lock:
             self.window.clear()
-            self.window.published_until = now_second()
+            self.window.published_until = now_second() - 1
 
     def _client(self) -> Any | None:
         try:
