@@ -241,9 +241,3 @@ def forget_tws_clients() -> None:
     with _guard:
         _instances.clear()
         _locks.clear()
-
-
-def live_resiliences() -> list[Resilience]:
-    """Return the breaker and call counters of every live client (the flag guard notes them)."""
-    with _guard:
-        return [c.resilience for c in _instances.values()]

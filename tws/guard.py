@@ -51,11 +51,12 @@ def note_v2_figures(resilience: Resilience) -> bool:
 
 
 def v2_figures(since: datetime | None) -> flags.CallFigures:
-    """Return the fleet's v2 figures since ``since``, this process's live clients noted first."""
-    from tws.client import live_resiliences
-
-    for resilience in live_resiliences():
-        note_v2_figures(resilience)
+    """Return the fleet's v2 figures since ``since``, what this process's clients counted noted first."""
+    with _noted_lock:
+        resiliences = [entry[0]() for entry in _noted.values()]
+    for resilience in resiliences:
+        if resilience is not None:
+            note_v2_figures(resilience)
     V2_FIGURES.publish()
     return V2_FIGURES(since)
 

@@ -52,11 +52,12 @@ FAILING_WEB_PROCESS = textwrap.dedent(
 
 @pytest.fixture(autouse=True)
 def _fresh_figures() -> Iterator[None]:
-    # The figures are per process: start from none, whatever earlier tests' clients did.
-    forget_tws_clients()
+    # The figures are per process: note what earlier tests' clients counted, then start from none.
+    guard.v2_figures(None)
     guard.V2_FIGURES.clear()
     yield
     forget_tws_clients()
+    guard.v2_figures(None)
     guard.V2_FIGURES.clear()
 
 
