@@ -1,8 +1,8 @@
 """The guard of MIGRATION_USE_NEW_CACHE: is the new cache healthy enough to serve more keys?
 
 Breached when the new side's breaker is open, a probe read fails, or over the
-guard window (since the flag's current stage began, when the flag registry
-can tell) its error ratio or fallback ratio passes the configured maximum.
+guard window (from the flag's current stage on) its error ratio or fallback
+ratio passes the configured maximum.
 The figures are the whole fleet's when the new side is Redis
 (``cachemig.flags.figures``), else this process's; the probe makes a dead
 Redis visible to any process that runs the guard, even one that served no

@@ -20,19 +20,28 @@ class FlagOfRecord:
 
 FLAGS_OF_RECORD_TABLE: tuple[FlagOfRecord, ...] = (
     FlagOfRecord(
-        "TWS_UNIFIED_V2_ENABLED", False, "5,25,50,100", "TWS client: the unified v2 client instead of the legacy one."
+        name="TWS_UNIFIED_V2_ENABLED",
+        default=False,
+        plan="5,25,50,100",
+        description="TWS client: the unified v2 client instead of the legacy one.",
     ),
     FlagOfRecord(
-        "MIGRATION_USE_NEW_CACHE", False, "10,25,50,100", "Cache: read and write the new backend (legacy as fallback)."
+        name="MIGRATION_USE_NEW_CACHE",
+        default=False,
+        plan="10,25,50,100",
+        description="Cache: read and write the new backend (legacy as fallback).",
     ),
     FlagOfRecord(
-        "MIGRATION_USE_NEW_RATE_LIMIT",
-        False,
-        "10,25,50,100",
-        "Rate limiting: the new limiter instead of the legacy one.",
+        name="MIGRATION_USE_NEW_RATE_LIMIT",
+        default=False,
+        plan="10,25,50,100",
+        description="Rate limiting: the new limiter instead of the legacy one.",
     ),
     FlagOfRecord(
-        "MIGRATION_ENABLE_METRICS", True, "10,25,50,100", "Migration metrics (hits, fallbacks, errors) on /metrics."
+        name="MIGRATION_ENABLE_METRICS",
+        default=True,
+        plan="10,25,50,100",
+        description="Migration metrics (hits, fallbacks, errors) on /metrics.",
     ),
 )
 
