@@ -24,11 +24,11 @@ from cachemig.flags.registry import (
     Guard,
     GuardReport,
     evaluate_guard,
-    gate_verdict,
     guard_for,
     register_guard,
     unregister_guard,
 )
+from cachemig.flags.rollout import gate_verdict, next_stage, rollout_gate
 
 __all__ = [
     "DEFAULTS_OF_RECORD",
@@ -47,8 +47,10 @@ __all__ = [
     "guard_for",
     "invalidate",
     "is_enabled",
+    "next_stage",
     "normalized_value",
     "register_guard",
+    "rollout_gate",
     "stage_started_at",
     "unregister_guard",
 ]

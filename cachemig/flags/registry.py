@@ -1,4 +1,4 @@
-"""The guard each owning app registers per flag, and how a rollout gate reads its report."""
+"""The guard each owning app registers per flag."""
 
 from __future__ import annotations
 
@@ -53,16 +53,3 @@ def evaluate_guard(flag: str) -> GuardReport | None:
         log.exception("guard of flag %s raised", flag)
         return GuardReport(ok=False, figures={}, reason=f"guard failed: {type(exc).__name__}: {exc}"[:300])
     return report
-
-
-def gate_verdict(report: GuardReport | None) -> tuple[bool, str]:
-    """Return (may advance, why) for a rollout gate reading ``report``."""
-    if report is None:
-        return False, "no guard registered for this flag: its gates cannot be checked"
-    if not report.ok:
-        return False, f"guard breached: {report.reason or 'no reason given'}"
-    calls = report.figures.get("calls")
-    min_calls = report.figures.get("min_calls")
-    if calls is not None and min_calls is not None and calls < min_calls:
-        return False, f"not enough calls since the last stage: {calls:g} < {min_calls:g}"
-    return True, report.reason or "gates passed"
