@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from cachemig.flags import evaluation, registry
-from cachemig.guards import RatioGuard
+from cachemig.flags import RatioGuard, evaluation, registry
 from cachemig.testing import InjectedFigures, registered_guard
 
 

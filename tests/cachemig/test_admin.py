@@ -120,7 +120,7 @@ def test_adding_a_flag_creates_it_off_and_records_it(admin_client_: Client) -> N
 
 
 def test_deleting_keeps_the_history(admin_client_: Client) -> None:
-    at_percent("MIGRATION_USE_NEW_TWS", 10)
-    admin_client_.post(f"{CHANGELIST}{pk('MIGRATION_USE_NEW_TWS')}/delete/", {"post": "yes"})
-    assert not FeatureFlag.objects.filter(name="MIGRATION_USE_NEW_TWS").exists()
-    assert RolloutEvent.objects.filter(flag_name="MIGRATION_USE_NEW_TWS", kind="delete").exists()
+    at_percent("MIGRATION_USE_NEW_RATE_LIMIT", 10)
+    admin_client_.post(f"{CHANGELIST}{pk('MIGRATION_USE_NEW_RATE_LIMIT')}/delete/", {"post": "yes"})
+    assert not FeatureFlag.objects.filter(name="MIGRATION_USE_NEW_RATE_LIMIT").exists()
+    assert RolloutEvent.objects.filter(flag_name="MIGRATION_USE_NEW_RATE_LIMIT", kind="delete").exists()

@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from asgiref.sync import sync_to_async
 
@@ -16,6 +15,7 @@ from cachemig import flags
 from core.context import get_correlation_id, get_user_key
 from tws import conf
 from tws.exceptions import TWSError
+from tws.guard import anote_v2_figures
 from tws.hwa.adapter_v2 import OptimizedTWSClientAdapter
 from tws.hwa.cache import cached
 from tws.hwa.contract import (
@@ -132,6 +132,7 @@ class UnifiedTWSClient:
 
     async def backend(self) -> Backend:
         """Return the backend the flag picks for the current request's key."""
+        await anote_v2_figures(self.resilience)  # the last calls' outcomes, even failed connects, to the flag guard
         transport = await self._transport()
         return OptimizedTWSClientAdapter(transport) if await self._use_v2() else LegacyTWSClient(transport)
 
@@ -240,18 +241,3 @@ def forget_tws_clients() -> None:
     with _guard:
         _instances.clear()
         _locks.clear()
-
-
-def guard_report_figures() -> dict[str, Any]:
-    """Return the v2 error ratio and circuit opens of the live clients (for the flag guard)."""
-    with _guard:
-        clients = list(_instances.values())
-    calls = sum(c.resilience.stats["v2_calls"] for c in clients)
-    errors = sum(c.resilience.stats["v2_errors"] for c in clients)
-    opens = sum(c.resilience.breaker.open_count for c in clients)
-    return {
-        "calls": float(calls),
-        "errors": float(errors),
-        "error_ratio": errors / calls if calls else 0.0,
-        "circuit_opens": float(opens),
-    }

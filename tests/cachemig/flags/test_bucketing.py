@@ -59,7 +59,7 @@ def test_buckets_match_the_unleash_sdks(group_id: str, key: str, expected: int) 
     [
         ("TWS_UNIFIED_V2_ENABLED", "operator-7", 5),
         ("MIGRATION_USE_NEW_CACHE", "job:4711", 25),
-        ("MIGRATION_USE_NEW_TWS", "ação-ü", 50),
+        ("MIGRATION_USE_NEW_RATE_LIMIT", "ação-ü", 50),
         ("shared-group", "", 10),
     ],
 )

@@ -1,10 +1,11 @@
 """A ready-made guard for owning apps: thresholds over call figures since the flag's last stage.
 
-The TWS and cache apps register theirs with
-``flags.register_guard(FLAG, RatioGuard(FLAG, source=their_figures))`` where
+An app registers one with
+``flags.register_guard(FLAG, RatioGuard(FLAG, source=its_figures))`` where
 ``source(since)`` returns the :class:`CallFigures` of the new path since
-``since`` (read them from shared storage — the database or Redis — so that the
-worker process that sweeps guards sees the calls of every web process).
+``since``. Read them from shared storage, so that the worker process that
+sweeps guards sees the calls of every web process: ``flags.SharedCallFigures``
+does (the tws app's guard of TWS_UNIFIED_V2_ENABLED uses it).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from cachemig import flags
+from cachemig.flags.evaluation import stage_started_at
 from cachemig.flags.registry import GuardReport
 
 
@@ -43,7 +44,7 @@ class RatioGuard:
 
     def __call__(self) -> GuardReport:
         """Measure since the flag's current stage began and judge the figures."""
-        figures = self.source(flags.stage_started_at(self.flag))
+        figures = self.source(stage_started_at(self.flag))
         calls = max(figures.calls, 0)
         error_ratio = figures.errors / calls if calls else 0.0
         fallback_ratio = figures.fallbacks / calls if calls else 0.0

@@ -1,9 +1,7 @@
-"""The Redis rate limiter admits no more than the limit per window, under 50 concurrent clients."""
+"""The new rate limiter (Redis sliding window) admits no more than the limit per window, under 50 concurrent clients."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +10,8 @@ from typing import Any
 import pytest
 import redis
 
-from cachemig.ratelimit_redis import RateDecision, RedisRateLimiter
+from cachemig.ratelimit.fixed_window import fixed_window_check
+from cachemig.ratelimit.sliding_window import RedisRateLimiter, SlidingDecision
 
 pytestmark = pytest.mark.redis
 
@@ -23,13 +22,10 @@ def limiter(cache_redis_url: str) -> RedisRateLimiter:
 
 
 def _limiters(cache_redis_url: str) -> list[tuple[str, Callable[..., Any]]]:
-    found: list[tuple[str, Callable[..., Any]]] = [
-        ("redis sliding window", RedisRateLimiter(redis.Redis.from_url(cache_redis_url)).check_rate)
+    return [
+        ("redis sliding window", RedisRateLimiter(redis.Redis.from_url(cache_redis_url)).check_rate),
+        ("legacy fixed window", fixed_window_check),
     ]
-    # The legacy fixed window lands from another branch; once merged, both run here.
-    with contextlib.suppress(ImportError):
-        found.append(("legacy fixed window", importlib.import_module("cachemig.ratelimit").check_rate))
-    return found
 
 
 def _burst(check_rate: Callable[..., Any], *, clients: int, calls: int, limit: int, window: int) -> list[bool]:
@@ -90,19 +86,18 @@ def test_the_window_slides(limiter: RedisRateLimiter) -> None:
 
 
 def test_a_zero_limit_refuses(limiter: RedisRateLimiter) -> None:
-    assert limiter.check_rate("api", "z", limit=0, window_seconds=10) == RateDecision(False, 0, 10.0)
+    assert limiter.check_rate("api", "z", limit=0, window_seconds=10) == SlidingDecision(False, 0, 10.0)
 
 
-def test_module_check_rate_without_redis_decides_without_raising(settings: Any) -> None:
-    from cachemig import ratelimit_redis
+def test_without_a_reachable_redis_the_module_answers_none_for_the_fixed_window_to_decide(settings: Any) -> None:
+    from cachemig.ratelimit import sliding_window
 
     settings.CACHES = {
         **settings.CACHES,
         "new": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"},
     }
-    ratelimit_redis._default = None  # the settings fixture resets the cache handler; drop the cached limiter
+    sliding_window._default = None  # the settings fixture resets the cache handler; drop the cached limiter
     try:
-        decision = ratelimit_redis.check_rate("api", "down", limit=5, window_seconds=60)
-        assert isinstance(decision, RateDecision)
+        assert sliding_window.check_rate("api", "down", limit=5, window_seconds=60) is None
     finally:
-        ratelimit_redis._default = None
+        sliding_window._default = None

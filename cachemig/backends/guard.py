@@ -1,24 +1,24 @@
 """The guard of MIGRATION_USE_NEW_CACHE: is the new cache healthy enough to serve more keys?
 
 Breached when the new side's breaker is open, a probe read fails, or over the
-guard window (since the flag's current stage began, when the flag registry
-can tell) its error ratio or fallback ratio passes the configured maximum.
-The figures are those of this process; the probe makes a dead Redis visible
-to any process that runs the guard, even one that served no cache traffic.
+guard window (from the flag's current stage on) its error ratio or fallback
+ratio passes the configured maximum.
+The figures are the whole fleet's when the new side is Redis
+(``cachemig.flags.figures``), else this process's; the probe makes a dead
+Redis visible to any process that runs the guard, even one that served no
+cache traffic.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
 from cachemig import flags
-
-if TYPE_CHECKING:
-    from cachemig.backends import MigratingCache
+from cachemig.backends.base import MigratingBase
 
 GUARDED_ALIAS = "default"
 _registered: set[str] = set()
@@ -27,9 +27,8 @@ _lock = threading.Lock()
 
 def ensure_registered(flag: str) -> None:
     """Register the cache guard for ``flag`` once per process (called when a migrating cache is built)."""
-    lookup = vars(flags).get("guard_for")  # re-register if a test or an operator replaced it
-    if flag in _registered and (not callable(lookup) or lookup(flag) is migration_cache_guard):
-        return
+    if flag in _registered and flags.guard_for(flag) is migration_cache_guard:
+        return  # registered, and not replaced since (by a test or an operator): nothing to do
     with _lock:
         flags.register_guard(flag, migration_cache_guard)
         _registered.add(flag)
@@ -37,15 +36,13 @@ def ensure_registered(flag: str) -> None:
 
 def migration_cache_guard() -> flags.GuardReport:
     """Judge the migrating cache configured as ``CACHES["default"]``."""
-    from cachemig.backends import MigratingCache
-
     cache = caches[GUARDED_ALIAS]
-    if not isinstance(cache, MigratingCache):
+    if not isinstance(cache, MigratingBase):
         return flags.GuardReport(ok=True, figures={}, reason="the default cache is not a MigratingCache")
     return evaluate(cache)
 
 
-def evaluate(cache: MigratingCache) -> flags.GuardReport:
+def evaluate(cache: MigratingBase) -> flags.GuardReport:
     """Return the guard report of ``cache``: probe, breaker, error and fallback ratios."""
     options = cache.options
     probe_ok = cache.probe_new() if options.guard_probe else True
@@ -87,12 +84,8 @@ def evaluate(cache: MigratingCache) -> flags.GuardReport:
 
 
 def _stage_started(flag: str) -> float:
-    # The flags branch exposes stage_started_at(name) -> datetime | None; before it lands, measure the whole window.
-    started_at = vars(flags).get("stage_started_at")
-    if not callable(started_at):
-        return 0.0
     try:
-        when = started_at(flag)
+        when = flags.stage_started_at(flag)
     except Exception:  # noqa: BLE001 — the guard must answer even when the flag store does not
         return 0.0
     return when.timestamp() if when is not None else 0.0
@@ -100,10 +93,8 @@ def _stage_started(flag: str) -> float:
 
 def health_check() -> dict[str, object]:
     """Report the migration's state for /health/detailed: degraded while the new side's circuit is open."""
-    from cachemig.backends import MigratingCache
-
     cache = caches[GUARDED_ALIAS]
-    if not isinstance(cache, MigratingCache):
+    if not isinstance(cache, MigratingBase):
         return {"status": "ok", "detail": "the default cache is not a MigratingCache"}
     state = cache.breaker.state
     detail = {

@@ -1,14 +1,13 @@
-"""The rate limiters: the fixed window over the legacy cache, and the flag that routes to Redis."""
+"""The legacy rate limiter: a fixed window counted in the legacy cache."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 from django.core.cache import caches
 
-from cachemig.ratelimit import fixed_window_check as check_rate
+from cachemig.ratelimit.fixed_window import fixed_window_check as check_rate
 
 
 @pytest.fixture(autouse=True)
@@ -55,33 +54,3 @@ def test_concurrent_requests_never_exceed_the_limit() -> None:
 def test_invalid_limits_are_refused() -> None:
     with pytest.raises(ValueError):
         check_rate("x", "y", limit=0, window_seconds=60)
-
-
-def test_the_flag_routes_keys_to_the_redis_sliding_window(
-    monkeypatch: pytest.MonkeyPatch, redis_url: str, settings: Any
-) -> None:
-    import redis as redis_lib
-
-    from cachemig import ratelimit, ratelimit_redis
-
-    settings.CACHES = {
-        **settings.CACHES,
-        "new": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url},
-    }
-    # (overriding CACHES makes Django rebuild its cache handlers)
-    monkeypatch.setattr(ratelimit_redis, "_default", None)
-    client = redis_lib.Redis.from_url(redis_url)
-
-    monkeypatch.setenv("APP_MIGRATION_USE_NEW_RATE_LIMIT", "true")
-    assert ratelimit.check_rate("etl.cancel", "user:7", limit=2, window_seconds=60).allowed
-    assert client.keys("*etl.cancel*user:7*"), "the new limiter keeps its window in Redis"
-    assert ratelimit.check_rate("etl.cancel", "user:7", limit=2, window_seconds=60).allowed
-    refused = ratelimit.check_rate("etl.cancel", "user:7", limit=2, window_seconds=60)
-    assert not refused.allowed
-    assert refused.retry_after >= 1
-
-    monkeypatch.setenv("APP_MIGRATION_USE_NEW_RATE_LIMIT", "false")
-    client.flushdb()
-    assert ratelimit.check_rate("etl.cancel", "user:8", limit=1, window_seconds=60).allowed
-    assert not client.keys("*user:8*"), "the legacy limiter counts in the legacy cache, not in Redis"
-    assert not ratelimit.check_rate("etl.cancel", "user:8", limit=1, window_seconds=60).allowed

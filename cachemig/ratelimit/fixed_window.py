@@ -1,11 +1,4 @@
-"""Per-key rate limiting: ``check_rate(scope, key, limit=..., window_seconds=...) -> RateDecision``.
-
-Two implementations enforce the same limits, chosen per key by the flag
-``MIGRATION_USE_NEW_RATE_LIMIT``: the legacy fixed window counted in the
-``legacy`` Django cache (atomic ``add`` then ``incr``), and the new sliding
-window kept atomically in Redis (``cachemig.ratelimit_redis``), which falls
-back to the fixed window when Redis does not answer.
-"""
+"""The legacy rate limiter: a fixed window counted in the ``legacy`` Django cache (atomic ``add`` then ``incr``)."""
 
 from __future__ import annotations
 
@@ -32,23 +25,6 @@ class RateDecision:
 def _cache_key(scope: str, key: str, window_start: int) -> str:
     digest = hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()[:32]
     return f"ratelimit:{scope}:{digest}:{window_start}"
-
-
-def check_rate(scope: str, key: str, *, limit: int, window_seconds: int) -> RateDecision:
-    """Count one request of ``key`` in ``scope`` with the implementation the flag chooses for ``key``."""
-    from cachemig import flags
-
-    if flags.is_enabled("MIGRATION_USE_NEW_RATE_LIMIT", key=key):
-        from cachemig import ratelimit_redis
-
-        decision = ratelimit_redis.check_rate(scope, key, limit=limit, window_seconds=window_seconds)
-        return RateDecision(
-            allowed=decision.allowed,
-            remaining=decision.remaining,
-            retry_after=math.ceil(decision.retry_after),
-            limit=limit,
-        )
-    return fixed_window_check(scope, key, limit=limit, window_seconds=window_seconds)
 
 
 def fixed_window_check(

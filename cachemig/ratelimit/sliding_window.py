@@ -5,7 +5,9 @@ Same call and same limits as the legacy fixed window (``check_rate(scope, key,
 wherever it starts, ever admits more than ``limit`` calls (a fixed window
 admits up to twice the limit across a boundary; a token bucket up to its
 burst plus its refill). The clock is Redis' (``TIME``), so web processes with
-skewed clocks agree. Selected by MIGRATION_USE_NEW_RATE_LIMIT at merge time.
+skewed clocks agree. ``cachemig.ratelimit`` chooses it per key by the flag
+MIGRATION_USE_NEW_RATE_LIMIT and falls back to the fixed window when this one
+cannot decide (no Redis ``new`` cache, or Redis down).
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ return {0, 0, retry}
 
 
 @dataclass(frozen=True)
-class RateDecision:
-    """Whether a call is admitted, how many more fit in the window, and when to retry (seconds)."""
+class SlidingDecision:
+    """Whether a call is admitted, how many more fit in the window, and when to retry (fractional seconds)."""
 
     allowed: bool
     remaining: int
@@ -61,16 +63,16 @@ class RedisRateLimiter:
         self._client = client
         self._script = client.register_script(SLIDING_WINDOW_LUA)
 
-    def check_rate(self, scope: str, key: str, *, limit: int, window_seconds: float) -> RateDecision:
+    def check_rate(self, scope: str, key: str, *, limit: int, window_seconds: float) -> SlidingDecision:
         """Admit or refuse one call of ``key`` in ``scope`` under ``limit`` per ``window_seconds``."""
         if limit <= 0:
-            return RateDecision(allowed=False, remaining=0, retry_after=float(window_seconds))
+            return SlidingDecision(allowed=False, remaining=0, retry_after=float(window_seconds))
         window_us = max(1, int(window_seconds * 1_000_000))
         allowed, remaining, retry_us = self._script(
             keys=[f"{KEY_PREFIX}:{scope}:{key}"], args=[limit, window_us, secrets.token_hex(6)]
         )
         retry_after = math.ceil(int(retry_us) / 1000) / 1000 if not allowed else 0.0
-        return RateDecision(allowed=bool(allowed), remaining=int(remaining), retry_after=retry_after)
+        return SlidingDecision(allowed=bool(allowed), remaining=int(remaining), retry_after=retry_after)
 
 
 _default: RedisRateLimiter | None = None
@@ -89,21 +91,13 @@ def default_limiter() -> RedisRateLimiter | None:
     return _default
 
 
-def check_rate(scope: str, key: str, *, limit: int, window_seconds: float) -> RateDecision:
-    """Admit or refuse one call; without a reachable Redis, decide with the legacy fixed window."""
+def check_rate(scope: str, key: str, *, limit: int, window_seconds: float) -> SlidingDecision | None:
+    """Admit or refuse one call; return None when Redis cannot decide (not configured or unreachable)."""
     limiter = default_limiter()
-    if limiter is not None:
-        try:
-            return limiter.check_rate(scope, key, limit=limit, window_seconds=window_seconds)
-        except Exception as exc:  # noqa: BLE001 — a Redis failure must not turn into a 500 for the API caller
-            log.warning("rate limit: Redis unavailable (%s); using the legacy fixed window", type(exc).__name__)
-    return _legacy_decision(scope, key, limit=limit, window_seconds=window_seconds)
-
-
-def _legacy_decision(scope: str, key: str, *, limit: int, window_seconds: float) -> RateDecision:
-    from cachemig.ratelimit import fixed_window_check  # imported here: ratelimit imports this module lazily too
-
-    decision = fixed_window_check(scope, key, limit=limit, window_seconds=math.ceil(window_seconds))
-    return RateDecision(
-        allowed=bool(decision.allowed), remaining=int(decision.remaining), retry_after=float(decision.retry_after)
-    )
+    if limiter is None:
+        return None
+    try:
+        return limiter.check_rate(scope, key, limit=limit, window_seconds=window_seconds)
+    except Exception as exc:  # noqa: BLE001 — a Redis failure must not turn into a 500 for the API caller
+        log.warning("rate limit: Redis unavailable (%s); using the legacy fixed window", type(exc).__name__)
+        return None

@@ -29,7 +29,6 @@ def test_flags_of_record_start_off_except_metrics() -> None:
     assert {n: flags.is_enabled(n, "anyone") for n in flags.FLAGS_OF_RECORD} == {
         "TWS_UNIFIED_V2_ENABLED": False,
         "MIGRATION_USE_NEW_CACHE": False,
-        "MIGRATION_USE_NEW_TWS": False,
         "MIGRATION_USE_NEW_RATE_LIMIT": False,
         "MIGRATION_ENABLE_METRICS": True,
     }
