@@ -288,6 +288,60 @@ async def test_cancel_over_the_socket_shares_the_api_rate_limit(
     await comm.disconnect()
 
 
+async def test_one_sockets_slow_query_does_not_hold_up_another_sockets_handshake_and_backlog(
+    running_job: Any, viewer: Any, token_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each connection's database work runs on its own thread: one stuck query freezes one socket only.
+
+    The first socket's query does not return until the second socket has authenticated, been accepted
+    and read its backlog and state. Were the database calls of both sockets on one thread, the second
+    socket's calls would queue behind the stuck one and the release would never come (the wait gives
+    up after a bound, and the test fails on what it recorded, not on how long anything took).
+    """
+    import asyncio
+    import threading
+
+    from etl import console_selectors
+    from etl.models import Job, Status
+
+    token = await sync_to_async(token_for)(viewer)
+    other_job = await Job.objects.acreate(
+        kind=Job.Kind.PIPELINE, systems=["maps"], options={}, status=Status.PENDING, created_at=running_job.created_at
+    )
+    stuck, other_served = threading.Event(), threading.Event()
+    served_while_stuck: list[bool] = []
+    real_exists, real_state = console_selectors.job_exists, console_selectors.job_state_messages
+
+    def job_exists(*, job_id: int) -> bool:
+        if job_id == running_job.pk:  # the slow socket: a lock wait, a slow disk
+            stuck.set()
+            served_while_stuck.append(other_served.wait(timeout=60))
+        return real_exists(job_id=job_id)
+
+    def job_state_messages(*, job_id: int) -> list[dict[str, Any]]:
+        messages = real_state(job_id=job_id)
+        if job_id == other_job.pk:  # the other socket's last database call of its handshake and backlog
+            other_served.set()
+        return messages
+
+    monkeypatch.setattr(console_selectors, "job_exists", job_exists)
+    monkeypatch.setattr(console_selectors, "job_state_messages", job_state_messages)
+    slow = communicator(f"/ws/jobs/{running_job.pk}", token)
+    other = communicator(f"/ws/jobs/{other_job.pk}", token)
+    async with asyncio.TaskGroup() as tg:
+        slow_connect = tg.create_task(slow.connect(timeout=120))
+        assert await asyncio.to_thread(stuck.wait, 60), "the slow socket never reached its query"
+        assert (await other.connect(timeout=120))[0]
+        other_frames = await receive_until(other, lambda f: f["type"] == "status")
+    assert served_while_stuck == [True], "the other socket was not served while the slow one was stuck"
+    assert other_frames[-1]["payload"]["job_id"] == other_job.pk
+    assert slow_connect.result()[0]
+    slow_frames = await receive_until(slow, lambda f: f["type"] == "status")
+    assert slow_frames[-1]["payload"]["job_id"] == running_job.pk
+    await other.disconnect()
+    await slow.disconnect()
+
+
 async def test_a_send_to_a_client_already_gone_ends_the_relay_quietly() -> None:
     """The server refuses a send on a socket closed before its disconnect event arrived: no traceback."""
     from autobahn.exception import Disconnected
