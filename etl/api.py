@@ -10,7 +10,7 @@ from ninja import Body, Query, Router, Status
 from core.permissions import require
 from core.schemas import page_of
 from etl import selectors, services
-from etl.models import Job, JobStep, LogLine
+from etl.models import Job
 from etl.ratelimit import rate_check
 from etl.schemas import (
     CountOut,
@@ -32,61 +32,15 @@ from etl.schemas import (
     PortfolioFilter,
     SystemOut,
 )
+from etl.shapes import job_detail_out, job_out, log_lines_out
 
 router = Router(tags=["etl"])
 ERRORS = {401: dict, 403: dict, 404: dict, 409: dict, 413: dict, 422: dict, 429: dict}
 
 
-def _job_out(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "kind": job.kind,
-        "sistemas": job.systems,
-        "opcoes": job.options,
-        "status": job.status,
-        "progresso": job.progress,
-        "trace_id": job.trace_id,
-        "created_by": job.created_by.get_username() if job.created_by else None,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "duracao_segundos": job.duration_seconds,
-        "exit_code": job.exit_code,
-        "error_summary": job.error_summary,
-        "rerun_of": job.rerun_of_id,
-        "cancel_requested": job.cancel_requested_at is not None,
-    }
-
-
-def _step_out(step: JobStep) -> dict[str, Any]:
-    return {
-        "id": step.pk,
-        "sistema": step.system.code,
-        "ordem": step.order,
-        "status": step.status,
-        "progresso": step.progress,
-        "started_at": step.started_at,
-        "finished_at": step.finished_at,
-        "duracao_segundos": step.duration_seconds,
-        "exit_code": step.exit_code,
-        "error_summary": step.error_summary,
-        "linhas": step.line_count,
-    }
-
-
-def _line_out(line: LogLine) -> dict[str, Any]:
-    return {
-        "seq": line.seq,
-        "timestamp": line.timestamp,
-        "level": line.level,
-        "sistema": line.system,
-        "mensagem": line.message,
-    }
-
-
 def _page(qs: Any, filters: JobFilter) -> dict[str, Any]:
     page = page_of(qs, filters)
-    return {**page, "items": [_job_out(j) for j in page["items"]]}
+    return {**page, "items": [job_out(j) for j in page["items"]]}
 
 
 # --- systems --------------------------------------------------------------
@@ -181,7 +135,7 @@ def execute(request: HttpRequest, payload: ExecuteIn) -> Any:
         options={"data_inicial": payload.data_inicial, "data_final": payload.data_final},
         acting_user=request.user,
     )
-    return Status(202, _job_out(job))
+    return Status(202, job_out(job))
 
 
 @router.post("/execute/{system_id}", response={202: JobOut, **ERRORS}, summary="Run one system")
@@ -195,14 +149,14 @@ def execute_one(request: HttpRequest, system_id: str, payload: ExecuteOneIn) -> 
         acting_user=request.user,
         kind=Job.Kind.SINGLE,
     )
-    return Status(202, _job_out(job))
+    return Status(202, job_out(job))
 
 
 @router.post("/cancel/{int:job_id}", response={202: JobOut, **ERRORS}, summary="Cancel a job")
 def cancel(request: HttpRequest, job_id: int) -> Any:
     require(request, "etl.cancel_job")
     rate_check(request.user, "cancel")
-    return Status(202, _job_out(services.job_cancel(job_id=job_id, acting_user=request.user)))
+    return Status(202, job_out(services.job_cancel(job_id=job_id, acting_user=request.user)))
 
 
 @router.get("/jobs", response=JobPage, summary="Jobs, newest first")
@@ -230,24 +184,20 @@ def jobs_history(request: HttpRequest, filters: Query[JobFilter]) -> Any:
 @router.get("/jobs/{int:job_id}", response={200: JobDetailOut, **ERRORS}, summary="One job with its steps")
 def job(request: HttpRequest, job_id: int) -> Any:
     require(request, "etl.view_job")
-    found = selectors.job_get(job_id=job_id)
-    return {**_job_out(found), "steps": [_step_out(s) for s in found.steps.all()]}
+    return job_detail_out(selectors.job_get(job_id=job_id))
 
 
 @router.get("/jobs/{int:job_id}/logs", response={200: list[LogLineOut], **ERRORS}, summary="Log lines after a seq")
 def job_logs(request: HttpRequest, job_id: int, after_seq: int = 0, limit: int = 500) -> Any:
     require(request, "etl.view_logline")
-    return [
-        _line_out(line)
-        for line in selectors.job_log(job_id=job_id, after_seq=after_seq, limit=max(1, min(limit, 5000)))
-    ]
+    return log_lines_out(selectors.job_log(job_id=job_id, after_seq=after_seq, limit=max(1, min(limit, 5000))))
 
 
 @router.post("/jobs/{int:job_id}/rerun", response={202: JobOut, **ERRORS}, summary="Re-run a finished job")
 def rerun(request: HttpRequest, job_id: int) -> Any:
     require(request, "etl.rerun_job")
     rate_check(request.user, "execute")
-    return Status(202, _job_out(services.job_rerun(job_id=job_id, acting_user=request.user)))
+    return Status(202, job_out(services.job_rerun(job_id=job_id, acting_user=request.user)))
 
 
 @router.get("/stats", response=dict[str, Any], summary="Execution statistics")

@@ -45,6 +45,7 @@ class ExecuteOneIn(Strict):
 class StepOut(Out):
     id: int
     sistema: str
+    sistema_id: str
     ordem: int
     status: str
     progresso: int
@@ -80,11 +81,15 @@ class JobDetailOut(JobOut):
 
 
 class LogLineOut(Out):
+    """One log line, the payload of a websocket ``log`` frame too (``etl.shapes.log_line_out``)."""
+
+    job_id: int
     seq: int
-    timestamp: dt.datetime
     level: str
-    sistema: str
+    sistema: str = Field(..., description="the system's name as operators read it, e.g. MAPS")
+    sistema_id: str = Field(..., description="the system's stored code, e.g. maps")
     mensagem: str
+    timestamp: str = Field(..., json_schema_extra={"format": "date-time"}, examples=["2025-01-15T10:30:00.000Z"])
 
 
 class FundIn(Strict):

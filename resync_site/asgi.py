@@ -16,12 +16,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from resync_site.middleware import CorrelationIdASGIMiddleware  # noqa: E402
 from resync_site.routing import websocket_urlpatterns  # noqa: E402
 from resync_site.ws_auth import TokenAuthMiddleware  # noqa: E402
+from resync_site.ws_threads import ConnectionThreadMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": CorrelationIdASGIMiddleware(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        "websocket": ConnectionThreadMiddleware(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))))
         ),
     }
 )

@@ -64,6 +64,28 @@ def append_lines(job: Any, first: int, last: int, *, publish: bool = True) -> No
     )
 
 
+def publish_stored(job: Any, first: int, last: int) -> None:
+    """Publish stored lines ``first..last`` of ``job`` again through the real publisher (a repeated delivery)."""
+    from etl import events
+    from etl.models import LogLine
+
+    lines = LogLine.objects.filter(job=job, seq__range=(first, last)).order_by("seq")
+    events.publish_many(
+        job.pk,
+        [
+            events.log_message(
+                job_id=line.job_id,
+                seq=line.seq,
+                level=line.level,
+                system=line.system,
+                message=line.message,
+                timestamp=line.timestamp,
+            )
+            for line in lines
+        ],
+    )
+
+
 @pytest.fixture
 def token_for(db: None) -> Callable[[Any], str]:
     """Return a function giving a plaintext API token of a user."""

@@ -57,7 +57,7 @@ def test_job_list_filters_by_status_system_and_dates(
 def test_job_detail_shows_steps_and_logs_resume_after_a_seq(viewer_client: Any, finished_job: Job) -> None:
     detail = viewer_client.get(f"/api/jobs/{finished_job.pk}").json()
     assert detail["status"] == "success"
-    assert detail["steps"][0]["sistema"] == "maps"
+    assert (detail["steps"][0]["sistema"], detail["steps"][0]["sistema_id"]) == ("MAPS", "maps")
     assert detail["steps"][0]["linhas"] == 2
     assert detail["duracao_segundos"] is not None
     lines = viewer_client.get(f"/api/jobs/{finished_job.pk}/logs?after_seq=1").json()
@@ -214,8 +214,8 @@ def test_events_are_published_in_the_documented_shapes(finished_job: Job, make_s
         async_to_sync(layer.group_discard)(ALL_JOBS_GROUP, channel)
     logs = [m for m in messages if m["type"] == "log"]
     assert [m["payload"]["mensagem"] for m in logs] == ["one", "two"]
-    assert set(logs[0]["payload"]) == {"job_id", "level", "sistema", "mensagem", "timestamp", "seq"}
-    assert logs[0]["payload"]["sistema"] == "MAPS"
+    assert set(logs[0]["payload"]) == {"job_id", "level", "sistema", "sistema_id", "mensagem", "timestamp", "seq"}
+    assert (logs[0]["payload"]["sistema"], logs[0]["payload"]["sistema_id"]) == ("MAPS", "maps")
     assert logs[0]["payload"]["timestamp"].endswith("Z")
     statuses = [m["payload"] for m in messages if m["type"] == "status"]
     assert {"job_id", "sistema_id", "status", "progresso", "mensagem"} == set(statuses[0])
