@@ -179,11 +179,11 @@ def test_the_bundled_pipeline_child_gets_the_light_setup_and_a_custom_command_do
     import subprocess
     import sys
 
-    from etl.runner.store import job_claim
+    from etl.runner.plan import job_plan_claim
 
     make_system("maps")  # the bundled pipeline
     make_system("fidc", script="print('[INFO] [FIDC] custom')")
-    plan = job_claim(start_job("maps", "fidc").pk)
+    plan = job_plan_claim(start_job("maps", "fidc").pk)
     assert plan is not None
     bundled, custom = plan.steps
     assert bundled.env["RESYNC_PROCESS_ROLE"] == "pipeline"

@@ -1,4 +1,4 @@
-"""A worker killed with SIGKILL mid-run: the reaper fails the job and leaves no process of it."""
+"""The reaper: a worker killed mid-run fails its job and leaves no process of it; forgotten jobs are re-queued."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from etl.models import Job, LogLine
-from etl.runner.reaper import jobs_reap
+from etl.services import jobs_reap
 from tests.etl.conftest import alive_pids, wait_for
 
 TREE = """
@@ -90,14 +90,12 @@ def test_a_running_job_that_never_beat_is_reaped(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_forgotten_pending_job_is_enqueued_again(
-    transactional_db: None, make_system: Any, start_job: Any, monkeypatch: pytest.MonkeyPatch
+    transactional_db: None, make_system: Any, start_job: Any, enqueued: list[int]
 ) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    enqueued: list[int] = []
-    monkeypatch.setattr("etl.services.jobs.enqueue_job", enqueued.append)
     make_system("maps", script="print(1)")
     job = start_job("maps")
     Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
