@@ -6,8 +6,6 @@ import contextlib
 import os
 from datetime import datetime
 
-import psutil
-
 # A member born this long before the step's recorded start still counts as the step's (clock rounding).
 BIRTH_SLACK_SECONDS = 2.0
 
@@ -25,6 +23,8 @@ def group_alive(pgid: int, born_after: datetime | None = None) -> bool:
     """Return whether process group ``pgid`` has a member, one born after ``born_after`` when given."""
     if born_after is None:
         return kill_group(pgid, 0)
+    import psutil  # on use: every process loads this module at start-up, the short-lived pipeline child too
+
     # Guard against a recycled id: only a group with a member born after the step started is the step's.
     since = born_after.timestamp() - BIRTH_SLACK_SECONDS
     for proc in psutil.process_iter(["pid", "create_time"]):
