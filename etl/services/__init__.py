@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from etl.services.credentials import credential_delete, credential_save, credentials_reencrypt, credentials_save_many
-from etl.services.jobs import job_cancel, job_execute, job_rerun
+from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun
+from etl.services.reaping import job_reap, job_requeue, jobs_reap
+from etl.services.steps import step_finish, step_lines_append, step_start
 from etl.services.systems import (
     fund_delete,
     fund_save,
@@ -14,6 +16,7 @@ from etl.services.systems import (
     system_save,
     system_toggle,
 )
+from etl.services.workers import job_enqueue
 
 __all__ = [
     "credential_delete",
@@ -24,10 +27,20 @@ __all__ = [
     "fund_save",
     "funds_set_active",
     "job_cancel",
+    "job_claim",
+    "job_enqueue",
     "job_execute",
+    "job_finish",
+    "job_heartbeat",
+    "job_reap",
+    "job_requeue",
     "job_rerun",
+    "jobs_reap",
     "path_delete",
     "path_save",
+    "step_finish",
+    "step_lines_append",
+    "step_start",
     "system_option_update",
     "system_save",
     "system_toggle",

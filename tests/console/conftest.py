@@ -50,11 +50,13 @@ def rows(first: int, last: int, level: str = "INFO") -> list[tuple[int, dt.datet
 def append_lines(job: Any, first: int, last: int, *, publish: bool = True) -> None:
     """Store lines ``first..last`` of ``job`` as the runner does (published after commit unless ``publish`` is off)."""
     from etl.models import LogLine
-    from etl.runner import store
+    from etl.services import step_lines_append
 
     step = job.steps.get()
     if publish:
-        store.lines_append(job.pk, step.pk, rows(first, last), progress=10, line_count=last, status_text="ok")
+        step_lines_append(
+            job_id=job.pk, step_id=step.pk, rows=rows(first, last), progress=10, line_count=last, status_text="ok"
+        )
         return
     LogLine.objects.bulk_create(
         [

@@ -196,11 +196,11 @@ async def test_one_job_socket_refuses_another_job(running_job: Any, viewer: Any,
 
 
 async def test_finished_job_sends_backlog_then_completion(running_job: Any, viewer: Any, token_for: Any) -> None:
-    from etl.runner import store
+    from etl.services import job_finish
 
     token = await sync_to_async(token_for)(viewer)
     await sync_to_async(append_lines)(running_job, 1, 4, publish=False)
-    await sync_to_async(store.job_finish)(running_job.pk, status="success", exit_code=0, summary="")
+    await sync_to_async(job_finish)(job_id=running_job.pk, status="success", exit_code=0, summary="")
     comm = communicator(f"/ws/jobs/{running_job.pk}?batch=1", token)
     assert (await comm.connect())[0]
     frames = await receive_until(comm, lambda f: f["type"] == "job_complete")
@@ -246,7 +246,7 @@ async def test_published_runs_are_relayed_once_each_without_gap(
 async def test_lines_whose_messages_were_lost_at_the_end_arrive_before_job_complete(
     running_job: Any, viewer: Any, token_for: Any
 ) -> None:
-    from etl.runner import store
+    from etl.services import job_finish
 
     token = await sync_to_async(token_for)(viewer)
     comm = communicator(f"/ws/jobs/{running_job.pk}?batch=1", token)
@@ -254,7 +254,7 @@ async def test_lines_whose_messages_were_lost_at_the_end_arrive_before_job_compl
     await receive_until(comm, lambda f: f["type"] == "status")
     await sync_to_async(append_lines)(running_job, 1, 5)
     await sync_to_async(append_lines)(running_job, 6, 8, publish=False)  # the last messages were dropped
-    await sync_to_async(store.job_finish)(running_job.pk, status="success", exit_code=0, summary="")
+    await sync_to_async(job_finish)(job_id=running_job.pk, status="success", exit_code=0, summary="")
     frames = await receive_until(comm, lambda f: f["type"] == "job_complete")
     assert seqs(frames) == list(range(1, 9))
     await comm.disconnect()

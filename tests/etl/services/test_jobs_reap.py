@@ -1,4 +1,4 @@
-"""A worker killed with SIGKILL mid-run: the reaper fails the job and leaves no process of it."""
+"""The reaper: a worker killed mid-run fails its job and leaves no process of it; forgotten jobs are re-queued."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 
 from etl.models import Job, LogLine
-from etl.runner.reaper import jobs_reap
+from etl.services import jobs_reap
 from tests.etl.conftest import alive_pids, wait_for
 
 TREE = """
@@ -90,17 +90,71 @@ def test_a_running_job_that_never_beat_is_reaped(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_forgotten_pending_job_is_enqueued_again(
-    transactional_db: None, make_system: Any, start_job: Any, monkeypatch: pytest.MonkeyPatch
+    transactional_db: None, make_system: Any, start_job: Any, enqueued: list[int]
 ) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    enqueued: list[int] = []
-    monkeypatch.setattr("etl.services.jobs.enqueue_job", enqueued.append)
     make_system("maps", script="print(1)")
     job = start_job("maps")
     Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
     assert jobs_reap()["requeued"] == 1
     assert enqueued == [job.pk, job.pk]
     assert jobs_reap()["requeued"] == 0  # stamped again: not re-enqueued on every pass
+
+
+def _lost_step(make_system: Any, start_job: Any, *, step_started_at: Any) -> tuple[Job, subprocess.Popen[bytes]]:
+    """Return a running job, stale since an hour, whose one step runs as a real process group on this host."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from etl.services import job_claim, step_start
+
+    make_system("maps", script="print(1)")
+    job = start_job("maps")
+    group = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], process_group=0)
+    job_claim(job_id=job.pk)
+    step_start(step_id=job.steps.get().pk, pid=group.pid, pgid=group.pid)
+    job.steps.update(started_at=step_started_at)
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    return job, group
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_process_group_of_a_lost_step_on_this_host_is_killed(
+    make_system: Any, start_job: Any, no_enqueue: None
+) -> None:
+    from django.utils import timezone
+
+    job, group = _lost_step(make_system, start_job, step_started_at=timezone.now())
+    try:
+        assert jobs_reap() == {"reaped": 1, "requeued": 0}
+        assert group.wait(timeout=10) == -signal.SIGKILL
+        job.refresh_from_db()
+        assert (job.status, job.error_summary) == ("error", "worker lost")
+        assert list(job.steps.values_list("status", "error_summary")) == [("error", "worker lost")]
+    finally:
+        group.kill()
+        group.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_id_recycled_by_an_older_process_is_left_alone(
+    make_system: Any, start_job: Any, no_enqueue: None
+) -> None:
+    # The recorded step started after every member of the live group was born: the id is not the step's.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    job, group = _lost_step(make_system, start_job, step_started_at=timezone.now() + timedelta(minutes=5))
+    try:
+        assert jobs_reap()["reaped"] == 1
+        assert Job.objects.get(pk=job.pk).status == "error"
+        with pytest.raises(subprocess.TimeoutExpired):  # a SIGKILL would have ended it well within this
+            group.wait(timeout=1)
+    finally:
+        group.kill()
+        group.wait(timeout=10)
