@@ -22,6 +22,7 @@ from core.errors import PayloadTooLarge, RateLimited, ResyncError
 from etl.api import router as etl_router
 from resync_site.auth import API_AUTH
 from resync_site.health import liveness_payload
+from resync_site.openapi import declare_errors
 from tws.api import router as tws_router
 
 
@@ -38,7 +39,14 @@ def _docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return guarded
 
 
-api = NinjaAPI(
+class ResyncAPI(NinjaAPI):
+    """The NinjaAPI whose OpenAPI document declares every error answer with the one error body."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
+        return declare_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = ResyncAPI(
     title="Resync API",
     version="1.0",
     description="Operations console for HCL Workload Automation and the ETL pipelines.",

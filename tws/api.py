@@ -20,7 +20,7 @@ from tws.services import alert_acknowledge, job_act
 router = Router(tags=["tws"])
 
 
-class JobOut(Out):
+class PlanJobOut(Out):
     hwa_id: str
     name: str
     job_stream: str
@@ -43,7 +43,7 @@ class JobFilters(Schema):
     sort: JobSort = "name"
 
 
-class JobPageOut(Page[JobOut]):
+class JobPageOut(Page[PlanJobOut]):
     """A window of jobs in plan."""
 
 
@@ -132,7 +132,7 @@ def jobs(request: HttpRequest, filters: Query[JobFilters], page: Query[PageIn]) 
     return page_of(selectors.job_list(**filters.dict()), page)
 
 
-@router.get("/jobs/{hwa_id}", response=JobOut)
+@router.get("/jobs/{hwa_id}", response=PlanJobOut)
 def job(request: HttpRequest, hwa_id: str) -> Any:
     """Return one synced job."""
     require(request, "tws.view_jobinplan")
