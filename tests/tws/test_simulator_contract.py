@@ -14,6 +14,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.tws.conftest import SIM_PASSWORD, SIM_USER
+from tws.hwa.ids import path_segment
 from tws.simulator.threaded import ThreadedSimulator
 
 HWA = Path(settings.BASE_DIR).parent / "shared" / "hwa"
@@ -92,19 +93,20 @@ def test_every_v1_endpoint_validates_against_the_v1_schemas(sim: ThreadedSimulat
     spec, uri = _spec("openapi-v1-subset.json"), "urn:hwa:v1"
     plan = sim.server.plan
     job = next(j for j in plan.jobs if plan.state(j).common not in ("HELD", "RUNNING"))
+    job_path = f"/twsd/plan/current/job/{path_segment(job.v1_id)}"
     checks = [
         ("get", "/engine/info", "/twsd/engine/info", None),
         ("post", "/plan/{planId}/job/query", "/twsd/plan/current/job/query", {"filters": {"jobInPlanFilter": {}}}),
         ("post", "/plan/{planId}/jobstream/query", "/twsd/plan/current/jobstream/query", {}),
-        ("get", "/plan/{planId}/job/{jobId}", f"/twsd/plan/current/job/{job.id}", None),
-        ("get", "/plan/{planId}/job/{jobId}/joblog", f"/twsd/plan/current/job/{job.id}/joblog", None),
+        ("get", "/plan/{planId}/job/{jobId}", job_path, None),
+        ("get", "/plan/{planId}/job/{jobId}/joblog", f"{job_path}/joblog", None),
     ]
     for method, spec_path, url, body in checks:
         response = http.request(method.upper(), url, json=body, headers={"How-Many": "50"})
         assert response.status_code == 200, (url, response.text)
         _validate(spec, uri, spec_path, method, "200", response.json())
     for action in ("hold", "release", "cancel"):
-        response = http.put(f"/twsd/plan/current/job/{job.id}/action/{action}", json={})
+        response = http.put(f"{job_path}/action/{action}", json={})
         assert response.status_code == 202, response.text
         assert response.content == b""
 

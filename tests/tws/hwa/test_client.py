@@ -201,13 +201,13 @@ async def test_429_waits_for_retry_after_before_retrying(sim: ThreadedSimulator)
 async def test_flipping_the_flag_routes_the_next_calls_to_the_legacy_client(
     client: UnifiedTWSClient, sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job_id = _job_id(sim, 3)
+    job_id, v1_id = _job_id(sim, 3), sim.server.plan.jobs[3].v1_id
     v2 = await client.get_job(job_id)
     assert sim.requests()[-1].path.startswith("/twsd/api/v2/")
     monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "false")
-    legacy = await client.get_job(job_id)
-    assert sim.requests()[-1].path == f"/twsd/plan/current/job/{job_id}"
-    assert legacy == v2
+    legacy = await client.get_job(v1_id)  # v1 names the job WORKSTATION;JOBSTREAM_ID;JOBNAME
+    assert sim.requests()[-1].raw_path == f"/twsd/plan/current/job/{v1_id.replace(';', '%3B')}"
+    assert legacy.model_dump(exclude={"id", "job_stream_id"}) == v2.model_dump(exclude={"id", "job_stream_id"})
     monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "true")
     await client.get_job(job_id)
     assert sim.requests()[-1].path.startswith("/twsd/api/v2/")
