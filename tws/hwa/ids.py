@@ -15,8 +15,9 @@ WORKSTATION_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,15}"
 JOB_NAME = r"[A-Za-z][A-Za-z0-9_-]{0,39}"
 # The job stream instance id the engine generates (16 alphanumeric characters).
 JOBSTREAM_ID = r"[A-Za-z0-9]{16}"
-# The v2 schemas' own pattern for database identifiers, anchored.
-UUID = r"\w{8}-\w{4}-\w{4}-\w{4}-\w{12}"
+# The v2 schemas' pattern for database identifiers, (\w{8}-)(\w{4}-){3}(\w{12}), with \w spelled in ASCII
+# so that Python's and pydantic's regex engines read it alike.
+UUID = r"[A-Za-z0-9_]{8}-[A-Za-z0-9_]{4}-[A-Za-z0-9_]{4}-[A-Za-z0-9_]{4}-[A-Za-z0-9_]{12}"
 V1_JOB_ID = rf"{WORKSTATION_NAME};{JOBSTREAM_ID};{JOB_NAME}"
 # What a job id in plan may be: the v2 UUID or the v1 WORKSTATION;JOBSTREAM_ID;JOBNAME.
 JOB_ID = rf"^(?:{UUID}|{V1_JOB_ID})$"
