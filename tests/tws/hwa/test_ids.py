@@ -151,3 +151,14 @@ async def test_each_client_reaches_the_job_by_its_own_apis_id(
         ("PUT", f"/twsd/api/v2/plan/job/run/{other.run_ids[-2]}/action/rerun"),
     ]
     assert (job.run_number, other.run_number) == (before[0] + 1, before[1] + 1)
+
+
+def test_the_job_id_columns_hold_the_longest_id() -> None:
+    from tws.hwa.ids import JOB_ID_MAX_LENGTH
+    from tws.models import JobInPlan, JobStatusTransition
+
+    longest = "W" * 16 + ";" + "0" * 16 + ";" + "J" * 40
+    assert is_job_id(longest)
+    assert len(longest) == JOB_ID_MAX_LENGTH
+    assert JobInPlan._meta.get_field("hwa_id").max_length == JOB_ID_MAX_LENGTH
+    assert JobStatusTransition._meta.get_field("job_hwa_id").max_length == JOB_ID_MAX_LENGTH
