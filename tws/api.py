@@ -28,8 +28,8 @@ HwaId = Annotated[
     Path(
         pattern=JOB_ID,
         max_length=JOB_ID_MAX_LENGTH,
-        description="The job's HWA id: a UUID (API v2) or WORKSTATION;JOBSTREAM_ID;JOBNAME (API v1), percent-encoded.",
-        examples=["AG_RJ000%3B0AAAAAAAAAA00004%3BJOB_000043"],
+        description="The job's HWA id, percent-encoded: a UUID (API v2) or WORKSTATION;JOBSTREAM_ID;JOBNAME (v1).",
+        examples=["AG_RJ000;0AAAAAAAAAA00004;JOB_000043", "d22b5aa4-e94f-4d20-9b8a-dc51aeb0a94c"],
     ),
 ]
 
