@@ -107,8 +107,8 @@ def test_the_legacy_path_syncs_the_same_rows_under_v1_ids(
     assert set(JobInPlan.objects.values_list("hwa_id", flat=True)) == {j.id for j in sim.server.plan.jobs}
     monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "false")
     result = plan_sync(settings=settings)
-    # Each API names jobs its own way, so the flip re-keys every row (docs/tws-compat.md, "Identifiers").
-    assert result.jobs_changed == 300
+    # Each API names jobs and job streams its own way: every row moves to its v1 ids (tws/services/plan_rekey.py).
+    assert (result.jobs_changed, result.jobs_removed, result.transitions) == (300, 0, 0)
     assert SyncRun.objects.order_by("-id").first().api_version == "v1"  # type: ignore[union-attr]
     assert set(JobInPlan.objects.values_list(*fields)) == v2_rows
     assert set(JobInPlan.objects.values_list("hwa_id", flat=True)) == {j.v1_id for j in sim.server.plan.jobs}
