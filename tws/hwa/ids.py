@@ -1,12 +1,14 @@
 """HWA plan identifiers: the forms HWA uses (docs/tws-compat.md, "Identifiers") and how they travel in a URL.
 
-Ids stay opaque everywhere: clients percent-encode them as one path segment and never look inside.
-Only the simulator builds them from parts, through :func:`v1_job_id`.
+Ids stay opaque: clients percent-encode them as one path segment and never look inside. The only
+question asked of an id is which API issued it (:func:`api_of`); only the simulator builds one from
+parts (:func:`v1_job_id`).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import quote
 
 # Object names (AWSBHW003E/004E/007E/008E/010E/011E): a letter, then letters, digits, '-' or '_';
@@ -24,11 +26,22 @@ JOB_ID = rf"^(?:{UUID}|{V1_JOB_ID})$"
 JOB_ID_MAX_LENGTH = 16 + 1 + 16 + 1 + 40
 
 _JOB_ID = re.compile(JOB_ID, re.ASCII)
+_UUID = re.compile(UUID, re.ASCII)
+_V1_JOB_ID = re.compile(V1_JOB_ID, re.ASCII)
 
 
 def is_job_id(value: str) -> bool:
     """Return whether ``value`` has the shape of an HWA job id in plan."""
     return _JOB_ID.fullmatch(value) is not None
+
+
+def api_of(job_id: str) -> Literal["v1", "v2"] | None:
+    """Return the API whose form ``job_id`` has (the only one that can answer for it), or None."""
+    if _UUID.fullmatch(job_id):
+        return "v2"
+    if _V1_JOB_ID.fullmatch(job_id):
+        return "v1"
+    return None
 
 
 def v1_job_id(workstation: str, jobstream_id: str, job_name: str) -> str:

@@ -162,3 +162,11 @@ def test_the_job_id_columns_hold_the_longest_id() -> None:
     assert len(longest) == JOB_ID_MAX_LENGTH
     assert JobInPlan._meta.get_field("hwa_id").max_length == JOB_ID_MAX_LENGTH
     assert JobStatusTransition._meta.get_field("job_hwa_id").max_length == JOB_ID_MAX_LENGTH
+
+
+def test_api_of_names_the_api_that_issued_an_id() -> None:
+    from tws.hwa.ids import api_of
+
+    assert api_of("d22b5aa4-e94f-4d20-9b8a-dc51aeb0a94c") == "v2"
+    assert api_of("AG_RJ000;0AAAAAAAAAA00004;JOB_000043") == "v1"
+    assert [api_of(v) for v in HOSTILE] == [None] * len(HOSTILE)
