@@ -32,6 +32,7 @@ from tws.hwa.contract import (
     Workstation,
 )
 from tws.hwa.http import Resilience, TWSTransport
+from tws.hwa.ids import api_of
 from tws.hwa.legacy import LegacyTWSClient
 from tws.hwa.rows import Row
 from tws.hwa.settings import TWSSettings, load_tws_settings
@@ -136,6 +137,15 @@ class UnifiedTWSClient:
         transport = await self._transport()
         return OptimizedTWSClientAdapter(transport) if await self._use_v2() else LegacyTWSClient(transport)
 
+    async def _backend_of(self, job_id: str) -> Backend:
+        # Only the API that issued an id can answer for it (docs/tws-compat.md, "Identifiers"): a job
+        # synced through v2 keeps its UUID while the flag sends this caller to v1, and the reverse.
+        api = api_of(job_id)
+        if api is None:
+            return await self.backend()
+        transport = await self._transport()
+        return OptimizedTWSClientAdapter(transport) if api == "v2" else LegacyTWSClient(transport)
+
     # --- the contract -----------------------------------------------------
     async def get_system_status(self) -> SystemStatus:
         """Return whether HWA answers, through which API."""
@@ -157,11 +167,11 @@ class UnifiedTWSClient:
 
     async def get_job(self, job_id: str) -> Job:
         """Return one job in plan."""
-        return await (await self.backend()).get_job(job_id)
+        return await (await self._backend_of(job_id)).get_job(job_id)
 
     async def get_job_status(self, job_id: str) -> JobStatus:
         """Return a job's status (cached for the status TTL)."""
-        backend = await self.backend()
+        backend = await self._backend_of(job_id)
 
         async def load() -> JobStatus:
             return await backend.get_job_status(job_id)
@@ -182,11 +192,11 @@ class UnifiedTWSClient:
     # --- beyond the contract ------------------------------------------------
     async def get_joblog(self, job_id: str) -> JobLog:
         """Return a job's log."""
-        return await (await self.backend()).get_joblog(job_id)
+        return await (await self._backend_of(job_id)).get_joblog(job_id)
 
     async def act(self, job_id: str, action: JobAction) -> None:
         """Run ``action`` on a job."""
-        await (await self.backend()).act(job_id, action)
+        await (await self._backend_of(job_id)).act(job_id, action)
 
     async def iter_job_rows(self, *, page_size: int = 5000) -> AsyncIterator[list[Row]]:
         """Yield the rows of every job of the plan, one page at a time."""
