@@ -143,6 +143,7 @@ class UnifiedTWSClient:
         api = api_of(job_id)
         if api is None:
             return await self.backend()
+        await anote_v2_figures(self.resilience)
         transport = await self._transport()
         return OptimizedTWSClientAdapter(transport) if api == "v2" else LegacyTWSClient(transport)
 
