@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, StrictBool, StrictStr
 
-from core.schemas import Out, Page, PageIn
+from core.schemas import MAX_ID, Out, Page, PageIn
 
 
 class Strict(Schema):
@@ -106,7 +106,7 @@ class FundOut(Schema):
 
 
 class FundsActiveIn(Strict):
-    ids: list[int]
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=1000)
     ativo: StrictBool
 
 
