@@ -305,6 +305,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# Websockets: the Origins a handshake may come from (scheme://host[:port]); none set means the same
+# origin as the page (development). An open socket re-checks its user this often (seconds).
+RESYNC_WS_ALLOWED_ORIGINS = env.list("RESYNC_WS_ALLOWED_ORIGINS", default=CSRF_TRUSTED_ORIGINS if PRODUCTION else [])
+RESYNC_WS_RECHECK_SECONDS = env.float("RESYNC_WS_RECHECK_SECONDS", default=2.0)
 # /api/docs and /api/openapi.json: public in development, behind a staff login in production.
 RESYNC_API_DOCS_PUBLIC = env.bool("RESYNC_API_DOCS_PUBLIC", default=not PRODUCTION)
 

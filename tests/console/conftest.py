@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")  # browsers always send it; the origin check compares the two
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +105,7 @@ def communicator(path: str, token: str | None = None, *, cookie: str | None = No
     """Return a communicator on the real ASGI stack (origin check, session and token auth)."""
     from resync_site.asgi import application
 
-    headers = [ORIGIN]
+    headers = [ORIGIN, HOST]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
     if cookie:
