@@ -14,8 +14,8 @@ class GuardReport:
     """What a guard measured since the last stage, and whether it is breached.
 
     ``ok`` is False when the new path is unhealthy (auto rollback fires on it).
-    A rollout gate also wants evidence: figures ``calls`` and ``min_calls``, when
-    present, must satisfy ``calls >= min_calls`` before a stage may advance.
+    A rollout gate also wants evidence: a ``calls`` figure of at least ``min_calls``
+    (and at least one), and CACHEMIG_MIN_STAGE_SECONDS spent at the current stage.
     """
 
     ok: bool
