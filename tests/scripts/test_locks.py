@@ -23,7 +23,7 @@ def _prerequisites(makefile: str, target: str) -> set[str]:
 def test_the_runtime_lock_has_no_dev_tool_and_the_dev_lock_keeps_its_pins() -> None:
     runtime, dev = _pins("requirements.lock"), _pins("requirements-dev.lock")
     assert DEV_TOOLS.isdisjoint(runtime)
-    assert DEV_TOOLS <= set(dev)
+    assert set(dev) >= DEV_TOOLS
     assert {name: dev[name] for name in runtime} == runtime
 
 
