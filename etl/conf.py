@@ -7,6 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
+# The longest date range (days, both ends included) one run of the bundled pipeline accepts; the API
+# refuses a longer one before a job exists.
+PIPELINE_MAX_DAYS = 31
+
 DEFAULTS: dict[str, Any] = {
     # Seconds a step may run before it is stopped with error "timeout"; per system code, "*" for the rest.
     "ETL_STEP_TIMEOUT_SECONDS": {"*": 3600},

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+# A system code is a slug that cannot start with "-": it reaches a command line as a value.
+SYSTEM_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 class System(models.Model):

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
+from etl.conf import PIPELINE_MAX_DAYS as MAX_DAYS
 from etl.pipeline.positions import MalformedReport, PositionRow, parse_positions
 
 EXIT_AUTH, EXIT_MALFORMED, EXIT_DOWNLOAD, EXIT_CONFIG = 2, 3, 4, 5
-MAX_DAYS = 31
 
 
 class PipelineError(Exception):

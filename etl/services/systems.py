@@ -10,16 +10,14 @@ from django.db import transaction
 
 import audit
 from etl import catalog
-from etl.exceptions import InvalidInput, SystemNotFound
+from etl.exceptions import InvalidInput
 from etl.models import Fund, PathConfig, System
+from etl.selectors import system_get
+from etl.services.inputs import clean_system_code, clean_text
 
 
 def _system(system_id: int | str, *, lock: bool = False) -> System:
-    qs = System.objects.select_for_update() if lock else System.objects.all()
-    found = qs.filter(pk=system_id).first() if str(system_id).isdigit() else qs.filter(code=system_id).first()
-    if found is None:
-        raise SystemNotFound(f"system {system_id!r} not found")
-    return found
+    return system_get(system_id=system_id, queryset=System.objects.select_for_update() if lock else None)
 
 
 @transaction.atomic
@@ -33,8 +31,9 @@ def system_save(
     acting_user: Any,
 ) -> System:
     """Create or update system ``code`` (its options start at the system's defaults)."""
-    if not code or not code.replace("_", "").replace("-", "").isalnum() or code != code.lower():
-        raise InvalidInput("code", "must be a lower-case slug such as 'amplis'")
+    clean_system_code("code", code)
+    clean_text("name", name, model=System, column="name")
+    clean_text("base_url", base_url, model=System, column="base_url")
     if command is not None and not all(isinstance(a, str) and a for a in command):
         raise InvalidInput("command", "must be a list of non-empty arguments")
     system, created = System.objects.select_for_update().get_or_create(
@@ -83,9 +82,10 @@ def system_option_update(*, system_id: int | str, option: str, value: Any, actin
 @transaction.atomic
 def fund_save(*, system_id: int | str, code: str, name: str = "", active: bool = True, acting_user: Any) -> Fund:
     """Create or update fund ``code`` of a system."""
-    code = code.strip()
+    code = clean_text("code", code.strip(), model=Fund, column="code")
     if not code:
         raise InvalidInput("code", "is required")
+    clean_text("name", name, model=Fund, column="name")
     system = _system(system_id)
     fund, created = Fund.objects.update_or_create(system=system, code=code, defaults={"name": name, "active": active})
     audit.record(
