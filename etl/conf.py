@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "ETL_RATE_LIMIT_WINDOW_SECONDS": 60,
     # /api/stats is computed at most this often per cache (seconds); finishing jobs invalidate it.
     "ETL_STATS_CACHE_SECONDS": 10,
+    # The programs a System may run, name -> argv (a System picks a name; the admin cannot type a program).
+    # The runner appends "--data-inicial D --data-final D -- <code>". A System without a name runs the
+    # bundled pipeline (BUNDLED_COMMAND).
+    "ETL_COMMANDS": {},
 }
+BUNDLED_COMMAND = (sys.executable, "-m", "etl.pipeline")
+COMMAND_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 
 
 def get_setting(name: str) -> Any:
@@ -56,6 +64,21 @@ def step_timeout_seconds(system_code: str) -> float:
     return float(table.get(system_code, table.get("*", DEFAULTS["ETL_STEP_TIMEOUT_SECONDS"]["*"])))
 
 
+def commands() -> dict[str, list[str]]:
+    """Return the configured step commands, name -> argv."""
+    return {str(k): list(v) for k, v in dict(get_setting("ETL_COMMANDS")).items()}
+
+
+def command_argv(name: str) -> list[str]:
+    """Return the argv of command ``name`` ("" is the bundled pipeline); raise ``LookupError`` if none is configured."""
+    if not name:
+        return list(BUNDLED_COMMAND)
+    found = commands().get(name)
+    if found is None:
+        raise LookupError(f"command {name!r} is not configured in ETL_COMMANDS")
+    return found
+
+
 def _positive_number(name: str, value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
@@ -65,8 +88,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """Report etl settings an operator set to unusable values."""
     errors: list[CheckMessage] = []
     for name, default in DEFAULTS.items():
-        if name == "ETL_CHILD_NICE":
-            continue  # 0 is allowed: checked below
+        if name in ("ETL_CHILD_NICE", "ETL_COMMANDS"):
+            continue  # 0 is allowed / not a number: checked below
         value = get_setting(name)
         if isinstance(default, dict):
             ok = isinstance(value, dict) and all(_positive_number(name, v) for v in value.values())
@@ -97,6 +120,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"ETL_CHILD_NICE must be a whole number from 0 to 19, not {nice!r}",
                 hint="19 (the default) lets the web tier and the worker go first; 0: the worker's own priority",
                 id="etl.E003",
+            )
+        )
+    table = get_setting("ETL_COMMANDS")
+    bad = (
+        [repr(table)]
+        if not isinstance(table, dict)
+        else [
+            repr(name)
+            for name, argv in table.items()
+            if not (isinstance(name, str) and COMMAND_NAME.fullmatch(name))
+            or not isinstance(argv, list | tuple)
+            or not argv
+            or not all(isinstance(a, str) and a for a in argv)
+        ]
+    )
+    if bad:
+        errors.append(
+            Error(
+                f"ETL_COMMANDS must map names (lower-case slugs) to non-empty argv lists; wrong: {', '.join(bad)}",
+                hint='e.g. ETL_COMMANDS = {"maps-legacy": ["/opt/maps/bin/fetch", "-q"]} (JSON in the environment)',
+                id="etl.E004",
             )
         )
     return errors

@@ -356,6 +356,7 @@ _APP_SETTINGS_FROM_ENV = {
     "ETL_REAPER_INTERVAL_SECONDS": env.int,
     "ETL_CHILD_NICE": env.int,
     "ETL_DEMO_SERVER_PORT": env.int,
+    "ETL_COMMANDS": env.json,  # {"name": ["argv", ...]}: the only programs a System may run
     "TWS_MONITOR_INTERVAL_SECONDS": env.int,
     "TWS_CACHE_TTL_STATUS": env.int,
     "TWS_CACHE_TTL_STATIC": env.int,

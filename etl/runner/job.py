@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import OperationalError, connection
+from django.db import DataError, IntegrityError, OperationalError, connection
 from django.utils import timezone
 
 from core.redaction import redact_text
@@ -26,6 +27,7 @@ from etl.runner import protocol
 from etl.runner.lines import pump_lines
 from etl.runner.plan import JobPlan, StepPlan, job_plan_claim
 from etl.runner.process import group_alive, kill_group
+from etl.services.positions import positions_load
 from etl.services.steps import Row
 
 log = logging.getLogger("resync.etl.runner")
@@ -270,6 +272,9 @@ class JobRunner:
             await flusher
         await self._flush(run)
         status, exit_code, summary = outcome
+        if status == Status.SUCCESS:
+            status, summary = await self._load_positions(run)
+        shutil.rmtree(plan.positions_file.parent, ignore_errors=True)
         if status == Status.ERROR and not summary:
             lines = list(run.errors) or list(run.tail)
             summary = f"exit code {exit_code}" + (": " + " | ".join(lines) if lines else "")
@@ -283,6 +288,23 @@ class JobRunner:
             line_count=run.lines,
         )
         return status, exit_code, summary
+
+    async def _load_positions(self, run: StepRun) -> tuple[str, str]:
+        """Load what the step handed over (``ETL_POSITIONS_FILE``) into the portfolio; return the step's outcome."""
+        handed = run.plan.positions_file
+        if not handed.exists():
+            return Status.SUCCESS, ""  # nothing to load (a configured command, or loading switched off)
+        try:
+            rows = json.loads(handed.read_text()).get(run.plan.system, [])
+            loaded = await self._db(positions_load, system_code=run.plan.system, rows=rows, job_id=self.job_id)
+        except (ValueError, KeyError, TypeError, ArithmeticError, OSError, DataError, IntegrityError) as exc:
+            message = f"the positions the step handed over cannot be loaded: {type(exc).__name__}: {exc}"[:500]
+            self._on_line(run, f"[ERROR] [{run.plan.system.upper()}] {message}".encode(), 0)
+            await self._flush(run)
+            return Status.ERROR, message
+        self._on_line(run, f"[INFO] [{run.plan.system.upper()}] {loaded} posições carregadas no portfólio".encode(), 0)
+        await self._flush(run)
+        return Status.SUCCESS, ""
 
     def _stopped_outcome(self) -> tuple[str, int | None, str]:
         if self.stop_reason == "shutdown":

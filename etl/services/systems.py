@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 
 import audit
-from etl import catalog
+from etl import catalog, conf
 from etl.exceptions import InvalidInput
 from etl.models import Fund, PathConfig, System
 from etl.selectors import system_get
@@ -27,27 +27,27 @@ def system_save(
     name: str,
     active: bool = True,
     base_url: str = "",
-    command: list[str] | None = None,
+    command_name: str | None = None,
     acting_user: Any,
 ) -> System:
     """Create or update system ``code`` (its options start at the system's defaults)."""
     clean_system_code("code", code)
     clean_text("name", name, model=System, column="name")
     clean_text("base_url", base_url, model=System, column="base_url")
-    if command is not None and not all(isinstance(a, str) and a for a in command):
-        raise InvalidInput("command", "must be a list of non-empty arguments")
+    if command_name and command_name not in conf.commands():
+        raise InvalidInput("command_name", f"must be one of the commands in ETL_COMMANDS: {sorted(conf.commands())}")
     system, created = System.objects.select_for_update().get_or_create(
         code=code, defaults={"name": name, "options": catalog.default_options(code)}
     )
     system.name, system.active, system.base_url = name, active, base_url
-    if command is not None:
-        system.command = command
+    if command_name is not None:
+        system.command_name = command_name
     system.save()
     audit.record(
         "system.create" if created else "system.update",
         actor=acting_user,
         target=f"system:{system.pk}",
-        data={"code": code, "name": name, "active": active, "base_url": base_url, "command": system.command},
+        data={"code": code, "name": name, "active": active, "base_url": base_url, "command_name": system.command_name},
     )
     return system
 
