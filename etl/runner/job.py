@@ -27,7 +27,6 @@ from etl.runner import protocol
 from etl.runner.lines import pump_lines
 from etl.runner.plan import JobPlan, StepPlan, job_plan_claim
 from etl.runner.process import group_alive, kill_group
-from etl.services.positions import positions_load
 from etl.services.steps import Row
 
 log = logging.getLogger("resync.etl.runner")
@@ -274,7 +273,7 @@ class JobRunner:
         status, exit_code, summary = outcome
         if status == Status.SUCCESS:
             status, summary = await self._load_positions(run)
-        shutil.rmtree(plan.positions_file.parent, ignore_errors=True)
+        await self._db(shutil.rmtree, plan.positions_file.parent, ignore_errors=True)
         if status == Status.ERROR and not summary:
             lines = list(run.errors) or list(run.tail)
             summary = f"exit code {exit_code}" + (": " + " | ".join(lines) if lines else "")
@@ -291,19 +290,17 @@ class JobRunner:
 
     async def _load_positions(self, run: StepRun) -> tuple[str, str]:
         """Load what the step handed over (``ETL_POSITIONS_FILE``) into the portfolio; return the step's outcome."""
-        handed = run.plan.positions_file
-        if not handed.exists():
-            return Status.SUCCESS, ""  # nothing to load (a configured command, or loading switched off)
         try:
-            rows = json.loads(handed.read_text()).get(run.plan.system, [])
-            loaded = await self._db(positions_load, system_code=run.plan.system, rows=rows, job_id=self.job_id)
+            loaded = await self._db(_positions_load_handed, run.plan, self.job_id)
         except (ValueError, KeyError, TypeError, ArithmeticError, OSError, DataError, IntegrityError) as exc:
             message = f"the positions the step handed over cannot be loaded: {type(exc).__name__}: {exc}"[:500]
             self._on_line(run, f"[ERROR] [{run.plan.system.upper()}] {message}".encode(), 0)
             await self._flush(run)
             return Status.ERROR, message
-        self._on_line(run, f"[INFO] [{run.plan.system.upper()}] {loaded} posições carregadas no portfólio".encode(), 0)
-        await self._flush(run)
+        if loaded is not None:
+            text = f"[INFO] [{run.plan.system.upper()}] {loaded} posições carregadas no portfólio"
+            self._on_line(run, text.encode(), 0)
+            await self._flush(run)
         return Status.SUCCESS, ""
 
     def _stopped_outcome(self) -> tuple[str, int | None, str]:
@@ -350,6 +347,14 @@ class JobRunner:
         kill_group(pgid, signal.SIGKILL)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 5)
+
+
+def _positions_load_handed(plan: StepPlan, job_id: int) -> int | None:
+    """Load the positions step ``plan`` handed over; return how many (None when it handed none)."""
+    if not plan.positions_file.exists():
+        return None  # a configured command, or loading switched off in the options
+    rows = json.loads(plan.positions_file.read_text()).get(plan.system, [])
+    return services.positions_load(system_code=plan.system, rows=rows, job_id=job_id)
 
 
 def run_job(job_id: int) -> str:
