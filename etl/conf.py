@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -48,6 +50,9 @@ DEFAULTS: dict[str, Any] = {
     # The runner appends "--data-inicial D --data-final D -- <code>". A System without a name runs the
     # bundled pipeline (BUNDLED_COMMAND).
     "ETL_COMMANDS": {},
+    # Report folders (PUT /api/paths/{kind}, the admin) must lie under one of these absolute folders;
+    # None: VAR_DIR/etl only. The worker's unit must be allowed to write there (ops/systemd).
+    "ETL_REPORT_ROOTS": None,
 }
 BUNDLED_COMMAND = (sys.executable, "-m", "etl.pipeline")
 COMMAND_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
@@ -69,6 +74,13 @@ def commands() -> dict[str, list[str]]:
     return {str(k): list(v) for k, v in dict(get_setting("ETL_COMMANDS")).items()}
 
 
+def report_roots() -> list[Path]:
+    """Return the folders report folders must lie under (normalised, absolute)."""
+    configured = get_setting("ETL_REPORT_ROOTS")
+    roots = configured if configured else [Path(settings.VAR_DIR) / "etl"]
+    return [Path(os.path.normpath(os.path.abspath(str(root)))) for root in roots]
+
+
 def command_argv(name: str) -> list[str]:
     """Return the argv of command ``name`` ("" is the bundled pipeline); raise ``LookupError`` if none is configured."""
     if not name:
@@ -88,7 +100,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """Report etl settings an operator set to unusable values."""
     errors: list[CheckMessage] = []
     for name, default in DEFAULTS.items():
-        if name in ("ETL_CHILD_NICE", "ETL_COMMANDS"):
+        if name in ("ETL_CHILD_NICE", "ETL_COMMANDS", "ETL_REPORT_ROOTS"):
             continue  # 0 is allowed / not a number: checked below
         value = get_setting(name)
         if isinstance(default, dict):
@@ -120,6 +132,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"ETL_CHILD_NICE must be a whole number from 0 to 19, not {nice!r}",
                 hint="19 (the default) lets the web tier and the worker go first; 0: the worker's own priority",
                 id="etl.E003",
+            )
+        )
+    roots = get_setting("ETL_REPORT_ROOTS")
+    if roots is not None and (
+        not isinstance(roots, list | tuple)
+        or not all(isinstance(r, str | Path) and str(r).startswith("/") for r in roots)
+    ):
+        errors.append(
+            Error(
+                f"ETL_REPORT_ROOTS must be a list of absolute folders, not {roots!r}",
+                hint="e.g. ETL_REPORT_ROOTS=/srv/resync in the environment (comma-separated)",
+                id="etl.E005",
             )
         )
     table = get_setting("ETL_COMMANDS")

@@ -357,6 +357,7 @@ _APP_SETTINGS_FROM_ENV = {
     "ETL_CHILD_NICE": env.int,
     "ETL_DEMO_SERVER_PORT": env.int,
     "ETL_COMMANDS": env.json,  # {"name": ["argv", ...]}: the only programs a System may run
+    "ETL_REPORT_ROOTS": env.list,  # /srv/resync,/data/reports: report folders must lie under one of these
     "TWS_MONITOR_INTERVAL_SECONDS": env.int,
     "TWS_CACHE_TTL_STATUS": env.int,
     "TWS_CACHE_TTL_STATIC": env.int,

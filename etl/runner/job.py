@@ -229,6 +229,10 @@ class JobRunner:
         plan = run.plan
         if self.stop_reason:
             return self._stopped_outcome()
+        # The worker (this process, under its own unit's sandbox) creates and checks the report folders.
+        problem = await self._db(services.folders_problem)
+        if problem:
+            return await self._refused(run, problem)
         nice = int(conf.get_setting("ETL_CHILD_NICE"))
         # `nice` execs the step in place (same pid, same process group): the niceness is there before the
         # step runs a line of its own or starts a child, which inherit it.
@@ -287,6 +291,21 @@ class JobRunner:
             line_count=run.lines,
         )
         return status, exit_code, summary
+
+    async def _refused(self, run: StepRun, problem: str) -> tuple[str, int | None, str]:
+        """End a step that cannot start (its report folders are unusable) with ``problem`` in its log."""
+        self._on_line(run, f"[ERROR] [{run.plan.system.upper()}] {problem}".encode(), 0)
+        await self._flush(run)
+        await self._db(
+            services.step_finish,
+            step_id=run.plan.step_id,
+            status=Status.ERROR,
+            exit_code=None,
+            summary=problem,
+            progress=0,
+            line_count=run.lines,
+        )
+        return Status.ERROR, None, problem
 
     async def _load_positions(self, run: StepRun) -> tuple[str, str]:
         """Load what the step handed over (``ETL_POSITIONS_FILE``) into the portfolio; return the step's outcome."""

@@ -8,6 +8,8 @@ from etl.services.positions import positions_load
 from etl.services.reaping import job_reap, job_requeue, jobs_reap
 from etl.services.steps import step_finish, step_lines_append, step_start
 from etl.services.systems import (
+    folder_prepare,
+    folders_problem,
     fund_delete,
     fund_save,
     funds_set_active,
@@ -24,6 +26,8 @@ __all__ = [
     "credential_save",
     "credentials_reencrypt",
     "credentials_save_many",
+    "folder_prepare",
+    "folders_problem",
     "fund_delete",
     "fund_save",
     "funds_set_active",
