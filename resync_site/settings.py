@@ -316,7 +316,13 @@ RESYNC_DASHBOARD_CACHE_SECONDS = env.int("RESYNC_DASHBOARD_CACHE_SECONDS", defau
 # in the process applies at once, one made by another process within this bound. 0 turns it off.
 RESYNC_PERMISSION_CACHE_SECONDS = env.float("RESYNC_PERMISSION_CACHE_SECONDS", default=5.0)
 # The counter behind core.rates.rate_check (core imports nothing of ours; the root names it).
-RESYNC_RATE_LIMITER = "cachemig.ratelimit.check_rate"
+# Production counts every budget in the Redis sliding window that all processes share, whatever the flag
+# MIGRATION_USE_NEW_RATE_LIMIT says (docs/decisions/rate-budget-shared-in-production.md);
+# RESYNC_RATE_LIMIT_SHARED=false (then restart) hands the choice back to the flag.
+RESYNC_RATE_LIMIT_SHARED = env.bool("RESYNC_RATE_LIMIT_SHARED", default=PRODUCTION)
+RESYNC_RATE_LIMITER = (
+    "cachemig.ratelimit.check_rate_shared" if RESYNC_RATE_LIMIT_SHARED else "cachemig.ratelimit.check_rate"
+)
 # django-axes first: it refuses a sign-in while its username and address are locked out.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "resync_site.permissions.CachedModelBackend"]
 # Sign-in throttling (django-axes, database handler): after AXES_FAILURE_LIMIT failures for one username
