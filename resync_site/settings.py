@@ -91,9 +91,9 @@ INSTALLED_APPS = [
     "ninja",  # Swagger UI from the installed package, not a CDN
 ]
 
-# A bundled-pipeline child (etl's runner sets RESYNC_PROCESS_ROLE=pipeline) only loads positions through
-# etl's models: with just the apps they need, django.setup() costs ~0.5 s of CPU instead of ~1.3 s,
-# and the operators run a pipeline every few seconds.
+# The bundled pipeline run by hand with RESYNC_PROCESS_ROLE=pipeline only loads positions through etl's
+# models: with just the apps they need, django.setup() costs ~0.5 s of CPU instead of ~1.3 s. (Run by the
+# runner it sets up no Django at all: it hands the positions to the worker.)
 RESYNC_PROCESS_ROLE = env.str("RESYNC_PROCESS_ROLE", default="")
 if RESYNC_PROCESS_ROLE not in {"", "pipeline"}:
     raise ImproperlyConfigured(f"RESYNC_PROCESS_ROLE must be empty or pipeline, not {RESYNC_PROCESS_ROLE!r}")
