@@ -221,10 +221,14 @@ CACHES: dict[str, dict[str, object]] = {
 # --- background work (Huey) -----------------------------------------------
 HUEY: dict[str, object]
 if REDIS_URL:
+    import redis as _redis
+
     HUEY = {
         "huey_class": "resync_site.huey_app.ResyncRedisHuey",
         "name": "resync",
-        "url": REDIS_URL,
+        # A bounded connect: with Redis unreachable an enqueue fails in seconds (the committed job waits for
+        # the reaper, docs/etl.md), instead of holding the request for the kernel's TCP timeout.
+        "connection_pool": _redis.ConnectionPool.from_url(REDIS_URL, socket_connect_timeout=3),
         "immediate": False,
         "utc": True,
     }
