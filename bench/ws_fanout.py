@@ -59,7 +59,7 @@ SETUP = textwrap.dedent(
     from etl import services
     from resync_site.services import token_create
     system = services.system_save(code="bench", name="BENCH", active=True, base_url="http://127.0.0.1:9",
-                                  command=[sys.executable, "-c", CHILD], acting_user=None)
+                                  command_name="bench", acting_user=None)
     services.credential_save(system_id=system.pk, url="http://127.0.0.1:9", username="bench",
                              password="bench-password", acting_user=None)
     _, raw = token_create(user=get_user_model().objects.get(username="admin"), name="bench", acting_user=None)
@@ -93,6 +93,7 @@ def _prepare(var_dir: Path, rate: float, seconds: float, delay: float) -> tuple[
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "demo_setup")
     child = CHILD.replace("float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])", f"{rate}, {seconds}, {delay}")
+    env["ETL_COMMANDS"] = json.dumps({"bench": [sys.executable, "-c", child]})  # a System only names its command
     out = _manage(env, "shell", "-c", f"CHILD = {child!r}\n{SETUP}")
     token = next(line[6:] for line in out.splitlines() if line.startswith("TOKEN="))
     return env, token

@@ -35,8 +35,6 @@ RowT = TypeVar("RowT")
 
 # Past any real table, and inside the 64-bit integer a database's OFFSET takes.
 MAX_OFFSET = 1_000_000_000
-# The largest primary key a 64-bit integer column holds: an id past it is a 422, not a database error.
-MAX_ID = 2**63 - 1
 
 
 class PageIn(Schema):

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Body, Query, Router, Status
 
+from core.fields import DbId
 from core.permissions import require
 from core.schemas import page_of
 from etl import selectors, services
@@ -26,11 +27,14 @@ from etl.schemas import (
     JobOut,
     JobPage,
     LogLineOut,
+    LogWindow,
     OptionIn,
     PathIn,
+    PathKind,
     PathOut,
     PortfolioFilter,
     SystemOut,
+    SystemRef,
 )
 from etl.shapes import job_detail_out, job_out, log_lines_out
 
@@ -57,19 +61,19 @@ def sistemas_ativos(request: HttpRequest) -> Any:
 
 
 @router.get("/sistemas/{system_id}", response={200: SystemOut, **ERRORS}, summary="One system (id or code)")
-def sistema(request: HttpRequest, system_id: str) -> Any:
+def sistema(request: HttpRequest, system_id: SystemRef) -> Any:
     require(request, "etl.view_system")
     return selectors.system_get(system_id=system_id)
 
 
 @router.patch("/sistemas/{system_id}/toggle", response={200: SystemOut, **ERRORS}, summary="Activate/deactivate")
-def sistema_toggle(request: HttpRequest, system_id: str) -> Any:
+def sistema_toggle(request: HttpRequest, system_id: SystemRef) -> Any:
     require(request, "etl.change_system")
     return services.system_toggle(system_id=system_id, acting_user=request.user)
 
 
 @router.patch("/sistemas/{system_id}/opcao", response={200: SystemOut, **ERRORS}, summary="Set one option")
-def sistema_opcao(request: HttpRequest, system_id: str, payload: OptionIn) -> Any:
+def sistema_opcao(request: HttpRequest, system_id: SystemRef, payload: OptionIn) -> Any:
     require(request, "etl.change_system")
     return services.system_option_update(
         system_id=system_id, option=payload.opcao, value=payload.valor, acting_user=request.user
@@ -78,13 +82,13 @@ def sistema_opcao(request: HttpRequest, system_id: str, payload: OptionIn) -> An
 
 # --- funds and paths ------------------------------------------------------
 @router.get("/sistemas/{system_id}/fundos", response={200: FundPage, **ERRORS}, summary="Funds of a system")
-def fundos(request: HttpRequest, system_id: str, filters: Query[FundFilter]) -> Any:
+def fundos(request: HttpRequest, system_id: SystemRef, filters: Query[FundFilter]) -> Any:
     require(request, "etl.view_fund")
     return page_of(selectors.fund_list(system_id=system_id, search=filters.q), filters)
 
 
 @router.post("/sistemas/{system_id}/fundos", response={200: FundOut, **ERRORS}, summary="Create or update a fund")
-def fundo_salvar(request: HttpRequest, system_id: str, payload: FundIn) -> Any:
+def fundo_salvar(request: HttpRequest, system_id: SystemRef, payload: FundIn) -> Any:
     require(request, "etl.add_fund", "etl.change_fund")
     return services.fund_save(
         system_id=system_id, code=payload.code, name=payload.name, active=payload.active, acting_user=request.user
@@ -104,7 +108,7 @@ def paths(request: HttpRequest) -> Any:
 
 
 @router.put("/paths/{kind}", response={200: PathOut, **ERRORS}, summary="Set a report folder")
-def path_set(request: HttpRequest, kind: str, payload: PathIn) -> Any:
+def path_set(request: HttpRequest, kind: PathKind, payload: PathIn) -> Any:
     require(request, "etl.change_pathconfig")
     saved = services.path_save(kind=kind, path=payload.path, acting_user=request.user)
     return {"kind": saved.kind, "path": saved.path}
@@ -139,7 +143,7 @@ def execute(request: HttpRequest, payload: ExecuteIn) -> Any:
 
 
 @router.post("/execute/{system_id}", response={202: JobOut, **ERRORS}, summary="Run one system")
-def execute_one(request: HttpRequest, system_id: str, payload: ExecuteOneIn) -> Any:
+def execute_one(request: HttpRequest, system_id: SystemRef, payload: ExecuteOneIn) -> Any:
     require(request, "etl.execute_job")
     rate_check(request.user, "execute")
     system = selectors.system_get(system_id=system_id)
@@ -153,7 +157,7 @@ def execute_one(request: HttpRequest, system_id: str, payload: ExecuteOneIn) -> 
 
 
 @router.post("/cancel/{int:job_id}", response={202: JobOut, **ERRORS}, summary="Cancel a job")
-def cancel(request: HttpRequest, job_id: int) -> Any:
+def cancel(request: HttpRequest, job_id: DbId) -> Any:
     require(request, "etl.cancel_job")
     rate_check(request.user, "cancel")
     return Status(202, job_out(services.job_cancel(job_id=job_id, acting_user=request.user)))
@@ -182,19 +186,21 @@ def jobs_history(request: HttpRequest, filters: Query[JobFilter]) -> Any:
 
 
 @router.get("/jobs/{int:job_id}", response={200: JobDetailOut, **ERRORS}, summary="One job with its steps")
-def job(request: HttpRequest, job_id: int) -> Any:
+def job(request: HttpRequest, job_id: DbId) -> Any:
     require(request, "etl.view_job")
     return job_detail_out(selectors.job_get(job_id=job_id))
 
 
 @router.get("/jobs/{int:job_id}/logs", response={200: list[LogLineOut], **ERRORS}, summary="Log lines after a seq")
-def job_logs(request: HttpRequest, job_id: int, after_seq: int = 0, limit: int = 500) -> Any:
+def job_logs(request: HttpRequest, job_id: DbId, window: Query[LogWindow]) -> Any:
     require(request, "etl.view_logline")
-    return log_lines_out(selectors.job_log(job_id=job_id, after_seq=after_seq, limit=max(1, min(limit, 5000))))
+    return log_lines_out(
+        selectors.job_log(job_id=job_id, after_seq=window.after_seq, limit=max(1, min(window.limit, 5000)))
+    )
 
 
 @router.post("/jobs/{int:job_id}/rerun", response={202: JobOut, **ERRORS}, summary="Re-run a finished job")
-def rerun(request: HttpRequest, job_id: int) -> Any:
+def rerun(request: HttpRequest, job_id: DbId) -> Any:
     require(request, "etl.rerun_job")
     rate_check(request.user, "execute")
     return Status(202, job_out(services.job_rerun(job_id=job_id, acting_user=request.user)))

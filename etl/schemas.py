@@ -6,9 +6,18 @@ import datetime as dt
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, StrictBool, StrictStr
+from pydantic import ConfigDict, StrictBool
 
-from core.schemas import MAX_ID, Out, Page, PageIn
+from core.fields import DbId, DbInt, MaxChars, SafeStr, column_max
+from core.schemas import Out, Page, PageIn
+from etl.models import Fund, Job, PathConfig, System
+
+# Every string the etl API takes, body, query or path: no control character, at most its column's length.
+SystemRef = Annotated[SafeStr, column_max(System, "code")]  # a system's code or its numeric id
+SystemCode = Annotated[SafeStr, column_max(System, "code")]
+FundCode = Annotated[SafeStr, column_max(Fund, "code")]
+DateText = Annotated[SafeStr, MaxChars(10)]  # YYYY-MM-DD; range and future checked by the service
+PathKind = Annotated[SafeStr, column_max(PathConfig, "kind")]
 
 
 class Strict(Schema):
@@ -27,19 +36,19 @@ class SystemOut(Schema):
 
 
 class OptionIn(Strict):
-    opcao: StrictStr
-    valor: Any
+    opcao: Annotated[SafeStr, MaxChars(60)]
+    valor: Any  # checked against the option's spec (etl.catalog): a bool, a bounded int or one of its choices
 
 
 class ExecuteIn(Strict):
-    sistemas: list[StrictStr]
-    data_inicial: StrictStr
-    data_final: StrictStr | None = None
+    sistemas: list[SystemCode] = Field(..., max_length=100)
+    data_inicial: DateText
+    data_final: DateText | None = None
 
 
 class ExecuteOneIn(Strict):
-    data_inicial: StrictStr
-    data_final: StrictStr | None = None
+    data_inicial: DateText
+    data_final: DateText | None = None
 
 
 class StepOut(Out):
@@ -93,8 +102,8 @@ class LogLineOut(Out):
 
 
 class FundIn(Strict):
-    code: StrictStr
-    name: StrictStr = ""
+    code: FundCode
+    name: Annotated[SafeStr, column_max(Fund, "name")] = ""
     active: StrictBool = True
 
 
@@ -106,12 +115,12 @@ class FundOut(Schema):
 
 
 class FundsActiveIn(Strict):
-    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=1000)
+    ids: list[DbId] = Field(..., max_length=10_000)
     ativo: StrictBool
 
 
 class PathIn(Strict):
-    path: StrictStr
+    path: Annotated[SafeStr, column_max(PathConfig, "path")]
 
 
 class PathOut(Schema):
@@ -124,20 +133,25 @@ class CountOut(Schema):
 
 
 class JobFilter(PageIn):
-    status: str | None = None
-    sistema: str | None = None
+    status: Annotated[SafeStr, column_max(Job, "status")] | None = None
+    sistema: SystemCode | None = None
     data_de: dt.date | None = None
     data_ate: dt.date | None = None
 
 
 class PortfolioFilter(Schema):
     data: dt.date | None = None
-    sistema: str | None = None
-    fundo: str | None = None
+    sistema: SystemCode | None = None
+    fundo: FundCode | None = None
 
 
 class FundFilter(PageIn):
-    q: str = ""
+    q: Annotated[SafeStr, column_max(Fund, "name")] = ""
+
+
+class LogWindow(Schema):
+    after_seq: DbInt = 0
+    limit: DbInt = 500
 
 
 class JobPage(Page[JobOut]):

@@ -67,9 +67,16 @@ def error(request: HttpRequest, status: int, detail: Any, code: str, **extra: An
     return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
 
 
+_SOURCES = ("body", "query", "path", "form", "header", "cookie", "file")
+
+
 def _field_name(loc: list[Any]) -> str:
-    # ninja locations look like ["body", "payload", "data_inicial"]; drop the plumbing.
-    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "form")]
+    """Return the field as the client sent it: ``["body", "payload", "path"]`` is ``path``, ``["query", "q"]`` ``q``."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _SOURCES:
+        source, parts = parts[0], parts[1:]
+        if source in ("body", "form") and len(parts) > 1:
+            parts = parts[1:]  # the view's parameter (``payload``), not a name the client knows
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 

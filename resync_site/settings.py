@@ -91,9 +91,9 @@ INSTALLED_APPS = [
     "ninja",  # Swagger UI from the installed package, not a CDN
 ]
 
-# A bundled-pipeline child (etl's runner sets RESYNC_PROCESS_ROLE=pipeline) only loads positions through
-# etl's models: with just the apps they need, django.setup() costs ~0.5 s of CPU instead of ~1.3 s,
-# and the operators run a pipeline every few seconds.
+# The bundled pipeline run by hand with RESYNC_PROCESS_ROLE=pipeline only loads positions through etl's
+# models: with just the apps they need, django.setup() costs ~0.5 s of CPU instead of ~1.3 s. (Run by the
+# runner it sets up no Django at all: it hands the positions to the worker.)
 RESYNC_PROCESS_ROLE = env.str("RESYNC_PROCESS_ROLE", default="")
 if RESYNC_PROCESS_ROLE not in {"", "pipeline"}:
     raise ImproperlyConfigured(f"RESYNC_PROCESS_ROLE must be empty or pipeline, not {RESYNC_PROCESS_ROLE!r}")
@@ -221,10 +221,14 @@ CACHES: dict[str, dict[str, object]] = {
 # --- background work (Huey) -----------------------------------------------
 HUEY: dict[str, object]
 if REDIS_URL:
+    import redis as _redis
+
     HUEY = {
         "huey_class": "resync_site.huey_app.ResyncRedisHuey",
         "name": "resync",
-        "url": REDIS_URL,
+        # A bounded connect: with Redis unreachable an enqueue fails in seconds (the committed job waits for
+        # the reaper, docs/etl.md), instead of holding the request for the kernel's TCP timeout.
+        "connection_pool": _redis.ConnectionPool.from_url(REDIS_URL, socket_connect_timeout=3),
         "immediate": False,
         "utc": True,
     }
@@ -320,7 +324,13 @@ RESYNC_DASHBOARD_CACHE_SECONDS = env.int("RESYNC_DASHBOARD_CACHE_SECONDS", defau
 # in the process applies at once, one made by another process within this bound. 0 turns it off.
 RESYNC_PERMISSION_CACHE_SECONDS = env.float("RESYNC_PERMISSION_CACHE_SECONDS", default=5.0)
 # The counter behind core.rates.rate_check (core imports nothing of ours; the root names it).
-RESYNC_RATE_LIMITER = "cachemig.ratelimit.check_rate"
+# Production counts every budget in the Redis sliding window that all processes share, whatever the flag
+# MIGRATION_USE_NEW_RATE_LIMIT says (docs/decisions/rate-budget-shared-in-production.md);
+# RESYNC_RATE_LIMIT_SHARED=false (then restart) hands the choice back to the flag.
+RESYNC_RATE_LIMIT_SHARED = env.bool("RESYNC_RATE_LIMIT_SHARED", default=PRODUCTION)
+RESYNC_RATE_LIMITER = (
+    "cachemig.ratelimit.check_rate_shared" if RESYNC_RATE_LIMIT_SHARED else "cachemig.ratelimit.check_rate"
+)
 # django-axes first: it refuses a sign-in while its username and address are locked out.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "resync_site.permissions.CachedModelBackend"]
 # Sign-in throttling (django-axes, database handler): after AXES_FAILURE_LIMIT failures for one username
@@ -360,6 +370,8 @@ _APP_SETTINGS_FROM_ENV = {
     "ETL_REAPER_INTERVAL_SECONDS": env.int,
     "ETL_CHILD_NICE": env.int,
     "ETL_DEMO_SERVER_PORT": env.int,
+    "ETL_COMMANDS": env.json,  # {"name": ["argv", ...]}: the only programs a System may run
+    "ETL_REPORT_ROOTS": env.list,  # /srv/resync,/data/reports: report folders must lie under one of these
     "TWS_MONITOR_INTERVAL_SECONDS": env.int,
     "TWS_CACHE_TTL_STATUS": env.int,
     "TWS_CACHE_TTL_STATIC": env.int,

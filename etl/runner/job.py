@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import OperationalError, connection
+from django.db import DataError, IntegrityError, OperationalError, connection
 from django.utils import timezone
 
 from core.redaction import redact_text
@@ -228,6 +229,10 @@ class JobRunner:
         plan = run.plan
         if self.stop_reason:
             return self._stopped_outcome()
+        # The worker (this process, under its own unit's sandbox) creates and checks the report folders.
+        problem = await self._db(services.folders_problem)
+        if problem:
+            return await self._refused(run, problem)
         nice = int(conf.get_setting("ETL_CHILD_NICE"))
         # `nice` execs the step in place (same pid, same process group): the niceness is there before the
         # step runs a line of its own or starts a child, which inherit it.
@@ -270,6 +275,9 @@ class JobRunner:
             await flusher
         await self._flush(run)
         status, exit_code, summary = outcome
+        if status == Status.SUCCESS:
+            status, summary = await self._load_positions(run)
+        await self._db(shutil.rmtree, plan.positions_file.parent, ignore_errors=True)
         if status == Status.ERROR and not summary:
             lines = list(run.errors) or list(run.tail)
             summary = f"exit code {exit_code}" + (": " + " | ".join(lines) if lines else "")
@@ -283,6 +291,36 @@ class JobRunner:
             line_count=run.lines,
         )
         return status, exit_code, summary
+
+    async def _refused(self, run: StepRun, problem: str) -> tuple[str, int | None, str]:
+        """End a step that cannot start (its report folders are unusable) with ``problem`` in its log."""
+        self._on_line(run, f"[ERROR] [{run.plan.system.upper()}] {problem}".encode(), 0)
+        await self._flush(run)
+        await self._db(
+            services.step_finish,
+            step_id=run.plan.step_id,
+            status=Status.ERROR,
+            exit_code=None,
+            summary=problem,
+            progress=0,
+            line_count=run.lines,
+        )
+        return Status.ERROR, None, problem
+
+    async def _load_positions(self, run: StepRun) -> tuple[str, str]:
+        """Load what the step handed over (``ETL_POSITIONS_FILE``) into the portfolio; return the step's outcome."""
+        try:
+            loaded = await self._db(_positions_load_handed, run.plan, self.job_id)
+        except (ValueError, KeyError, TypeError, ArithmeticError, OSError, DataError, IntegrityError) as exc:
+            message = f"the positions the step handed over cannot be loaded: {type(exc).__name__}: {exc}"[:500]
+            self._on_line(run, f"[ERROR] [{run.plan.system.upper()}] {message}".encode(), 0)
+            await self._flush(run)
+            return Status.ERROR, message
+        if loaded is not None:
+            text = f"[INFO] [{run.plan.system.upper()}] {loaded} posições carregadas no portfólio"
+            self._on_line(run, text.encode(), 0)
+            await self._flush(run)
+        return Status.SUCCESS, ""
 
     def _stopped_outcome(self) -> tuple[str, int | None, str]:
         if self.stop_reason == "shutdown":
@@ -328,6 +366,14 @@ class JobRunner:
         kill_group(pgid, signal.SIGKILL)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 5)
+
+
+def _positions_load_handed(plan: StepPlan, job_id: int) -> int | None:
+    """Load the positions step ``plan`` handed over; return how many (None when it handed none)."""
+    if not plan.positions_file.exists():
+        return None  # a configured command, or loading switched off in the options
+    rows = json.loads(plan.positions_file.read_text()).get(plan.system, [])
+    return services.positions_load(system_code=plan.system, rows=rows, job_id=job_id)
 
 
 def run_job(job_id: int) -> str:

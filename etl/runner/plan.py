@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import sys
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -28,6 +30,7 @@ class StepPlan:
     env: dict[str, str] = field(repr=False)
     timeout: float
     typical_lines: int | None
+    positions_file: Path  # what the step hands over for the worker to load (in a folder of its own)
 
 
 @dataclass
@@ -40,7 +43,10 @@ class JobPlan:
 
 
 def database_url() -> str:
-    """Return a DATABASE_URL that lets a child process open this process's database ("" if it cannot)."""
+    """Return a DATABASE_URL that lets another process of the tests open this process's database ("" if none).
+
+    Never given to a step: the child hands its positions back to the worker (``ETL_POSITIONS_FILE``).
+    """
     db = connection.settings_dict
     name = str(db["NAME"])
     if connection.vendor == "sqlite":
@@ -51,6 +57,17 @@ def database_url() -> str:
             auth += f":{db['PASSWORD']}"
         return f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{name}"
     return ""
+
+
+# What a step inherits from the worker's environment: the program search path, locale and time zone,
+# Python's own switches. Nothing else: no SECRET_KEY, DATABASE_URL, REDIS_URL, TWS_PASSWORD, tokens or keys.
+INHERITED = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR", "USER", "LOGNAME", "VIRTUAL_ENV"})
+INHERITED_PREFIXES = ("LC_", "PYTHON")
+
+
+def inherited_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the variables of ``environ`` a step may see (the allow-list)."""
+    return {k: v for k, v in environ.items() if k in INHERITED or k.startswith(INHERITED_PREFIXES)}
 
 
 def _credentials_env(system_code: str) -> str:
@@ -67,23 +84,22 @@ def _credentials_env(system_code: str) -> str:
     return json.dumps({system_code: found})
 
 
-def _child_env(job: Job, system_code: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AUDIT_KEYRING",)}
+def _child_env(job: Job, system_code: str, handoff: Path) -> dict[str, str]:
+    env = inherited_env(os.environ)
     base = str(settings.BASE_DIR)
     env.update(
         PYTHONUNBUFFERED="1",
         PYTHONIOENCODING="utf-8",
         PYTHONPATH=base + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""),
-        DJANGO_SETTINGS_MODULE=os.environ.get("DJANGO_SETTINGS_MODULE", "resync_site.settings"),
         RESYNC_VAR_DIR=str(settings.VAR_DIR),
         ETL_JOB_ID=str(job.pk),
         ETL_CREDENTIALS=_credentials_env(system_code),
         ETL_PATHS=json.dumps({p.kind: p.path for p in PathConfig.objects.all()}),
         ETL_OPTIONS=json.dumps({system_code: System.objects.get(code=system_code).options}),
+        # No database for the child (its URL is the platform's secret): it writes the validated positions here
+        # and the worker loads them into the portfolio.
+        ETL_POSITIONS_FILE=str(handoff),
     )
-    url = database_url()
-    if url:
-        env["DATABASE_URL"] = url
     return env
 
 
@@ -97,23 +113,25 @@ def _typical_lines(system_id: int) -> int | None:
     return int(statistics.median(counts)) if counts else None
 
 
+def step_argv(system: System, *, start: str, end: str) -> list[str]:
+    """Return the argv of a step of ``system``: its configured command, the dates, then ``--`` and the code."""
+    base = conf.command_argv(system.command_name)
+    # After "--" the code is a value even if it looked like an option (codes cannot start with "-" either).
+    return [*base, "--data-inicial", start, "--data-final", end, "--", system.code]
+
+
 def _step_plan(job: Job, step: JobStep) -> StepPlan:
-    bundled = not step.system.command
-    argv = list(step.system.command) or [sys.executable, "-m", "etl.pipeline"]
-    argv += ["--sistemas", step.system.code, "--data-inicial", job.options["data_inicial"]]
-    argv += ["--data-final", job.options.get("data_final") or job.options["data_inicial"]]
-    env = _child_env(job, step.system.code)
-    if bundled:
-        # The bundled pipeline only needs etl's models: a light Django set-up (resync_site.settings,
-        # RESYNC_PROCESS_ROLE) and no connection pool for a process that lives a few seconds.
-        env.update(RESYNC_PROCESS_ROLE="pipeline", DATABASE_POOL="false")
+    start = job.options["data_inicial"]
+    argv = step_argv(step.system, start=start, end=job.options.get("data_final") or start)
+    handoff = Path(tempfile.mkdtemp(prefix=f"resync-job{job.pk}-step{step.pk}-")) / "positions.json"
     return StepPlan(
         step_id=step.pk,
         system=step.system.code,
         argv=argv,
-        env=env,
+        env=_child_env(job, step.system.code, handoff),
         timeout=conf.step_timeout_seconds(step.system.code),
         typical_lines=_typical_lines(step.system_id),
+        positions_file=handoff,
     )
 
 

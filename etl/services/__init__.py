@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from etl.services.credentials import credential_delete, credential_save, credentials_reencrypt, credentials_save_many
 from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun
+from etl.services.positions import positions_load
 from etl.services.reaping import job_reap, job_requeue, jobs_reap
 from etl.services.steps import step_finish, step_lines_append, step_start
 from etl.services.systems import (
+    folder_prepare,
+    folders_problem,
     fund_delete,
     fund_save,
     funds_set_active,
@@ -23,6 +26,8 @@ __all__ = [
     "credential_save",
     "credentials_reencrypt",
     "credentials_save_many",
+    "folder_prepare",
+    "folders_problem",
     "fund_delete",
     "fund_save",
     "funds_set_active",
@@ -38,6 +43,7 @@ __all__ = [
     "jobs_reap",
     "path_delete",
     "path_save",
+    "positions_load",
     "step_finish",
     "step_lines_append",
     "step_start",

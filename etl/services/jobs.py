@@ -14,10 +14,12 @@ from django.utils import timezone
 import audit
 from core.context import get_correlation_id
 from etl import catalog, events
+from etl.conf import PIPELINE_MAX_DAYS
 from etl.exceptions import InvalidInput, JobNotFound, JobStateConflict, SystemBusy
 from etl.metrics import JOB_DURATION, JOBS_TOTAL
 from etl.models import ACTIVE_STATUSES, FINAL_STATUSES, Credential, Job, JobStep, Status, System
 from etl.selectors import stats_forget
+from etl.services.inputs import clean_system_code
 from etl.services.workers import HOSTNAME, job_enqueue, worker_side
 
 log = logging.getLogger("resync.etl.jobs")
@@ -27,7 +29,7 @@ OPTION_NAMES = ("data_inicial", "data_final")
 def _parse_date(field: str, value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 10:
         raise InvalidInput(field, "must be a date as YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value)
@@ -44,8 +46,17 @@ def validate_options(options: dict[str, Any]) -> dict[str, str]:
         raise InvalidInput("data_inicial", "is required")
     start = _parse_date("data_inicial", options["data_inicial"])
     end = start if options.get("data_final") in (None, "") else _parse_date("data_final", options["data_final"])
+    today = timezone.localdate()
+    if start > today:
+        raise InvalidInput("data_inicial", f"{start} is in the future (today is {today})")
+    if end > today:
+        raise InvalidInput("data_final", f"{end} is in the future (today is {today})")
     if end < start:
         raise InvalidInput("data_final", f"{end} is before data_inicial {start}")
+    if (end - start).days >= PIPELINE_MAX_DAYS:
+        raise InvalidInput(
+            "data_final", f"the range {start}..{end} is longer than the pipeline's limit of {PIPELINE_MAX_DAYS} days"
+        )
     return {"data_inicial": start.isoformat(), "data_final": end.isoformat()}
 
 
@@ -61,6 +72,8 @@ def required_subaccounts(system: System) -> tuple[str, ...]:
 def _locked_systems(codes: list[str]) -> list[System]:
     if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
         raise InvalidInput("sistemas", "must be a non-empty list of system codes")
+    for code in codes:
+        clean_system_code("sistemas", code)
     if len(set(codes)) != len(codes):
         raise InvalidInput("sistemas", "lists a system twice")
     # Row locks on the systems serialise concurrent starts (PostgreSQL); the partial unique

@@ -49,17 +49,22 @@ def job_reap(*, job_id: int, stale_before: datetime) -> bool:
 
 @transaction.atomic
 def job_requeue(*, job_id: int, forgotten_before: datetime) -> bool:
-    """Enqueue pending job ``job_id`` again (on commit) if nobody picked it up since ``forgotten_before``."""
-    if not Job.objects.filter(pk=job_id, status=Status.PENDING, enqueued_at__lt=forgotten_before).update(
-        enqueued_at=timezone.now()
-    ):
+    """Enqueue pending job ``job_id`` again (on commit) if the queue never took it or nobody picked it up since
+    ``forgotten_before``."""
+    never_queued = Q(enqueued_at__isnull=True)  # the queue was unreachable when it was committed
+    if not Job.objects.filter(
+        never_queued | Q(enqueued_at__lt=forgotten_before), pk=job_id, status=Status.PENDING
+    ).update(enqueued_at=timezone.now()):
         return False
     transaction.on_commit(functools.partial(job_enqueue, job_id=job_id))
     return True
 
 
 def jobs_reap(*, stale_seconds: float | None = None, pending_seconds: float | None = None) -> dict[str, int]:
-    """Fail running jobs with a stale heartbeat (or none) and re-enqueue pending jobs nobody picked up."""
+    """Fail running jobs with a stale heartbeat (or none) and re-enqueue pending jobs nobody picked up.
+
+    A pending job the queue refused (``enqueued_at`` empty) is queued on the first run that reaches it.
+    """
     now = timezone.now()
     stale_before = now - timedelta(seconds=stale_seconds or conf.get_setting("ETL_STALE_SECONDS"))
     stale = Job.objects.filter(status=Status.RUNNING).filter(
@@ -71,7 +76,9 @@ def jobs_reap(*, stale_seconds: float | None = None, pending_seconds: float | No
         job_reap(job_id=job_id, stale_before=stale_before) for job_id in list(stale.values_list("pk", flat=True))
     )
     forgotten_before = now - timedelta(seconds=pending_seconds or conf.get_setting("ETL_PENDING_REQUEUE_SECONDS"))
-    forgotten = Job.objects.filter(status=Status.PENDING, enqueued_at__lt=forgotten_before)
+    forgotten = Job.objects.filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=forgotten_before), status=Status.PENDING
+    ).order_by("pk")
     requeued = sum(
         job_requeue(job_id=job_id, forgotten_before=forgotten_before)
         for job_id in list(forgotten.values_list("pk", flat=True))

@@ -6,6 +6,7 @@ inside a function (etl stays acyclic for import-linter): ``EtlConfig.ready()`` p
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from datetime import datetime
 
 from django.core.exceptions import ImproperlyConfigured
 
+from etl.models import Job, Status
+
+log = logging.getLogger("resync.etl.queue")
 HOSTNAME = socket.gethostname()
 
 
@@ -42,6 +46,22 @@ def worker_side() -> WorkerSide:
     return _plugged
 
 
-def job_enqueue(*, job_id: int) -> None:
-    """Hand job ``job_id`` to a worker (call it once the job is committed)."""
-    worker_side().enqueue(job_id)
+def job_enqueue(*, job_id: int) -> bool:
+    """Hand job ``job_id`` to a worker (call it once the job is committed); return whether the queue took it.
+
+    The job is committed already, so a queue that cannot be reached (Redis down) is not the caller's
+    failure: the job stays pending with no ``enqueued_at`` and the reaper hands it over on its next run
+    once the queue answers again (``etl.services.reaping.jobs_reap``).
+    """
+    try:
+        worker_side().enqueue(job_id)
+    except Exception as exc:  # noqa: BLE001 — any failure of the queue client: never a lost job nor a 500
+        log.warning(
+            "etl: job %s stays pending, the queue is unreachable (%s: %s); the reaper will queue it",
+            job_id,
+            type(exc).__name__,
+            str(exc)[:200],
+        )
+        Job.objects.filter(pk=job_id, status=Status.PENDING).update(enqueued_at=None)
+        return False
+    return True

@@ -33,18 +33,26 @@ def _fresh_caches() -> Iterator[None]:
 
 
 @pytest.fixture
-def make_system(db: None) -> Callable[..., Any]:
-    """Return a factory of active systems with a complete credential."""
+def make_system(db: None, settings: Any) -> Callable[..., Any]:
+    """Return a factory of active systems with a complete credential; ``script`` becomes its configured command."""
     from etl import services
 
+    settings.ETL_COMMANDS = {}
+
     def make(code: str = "maps", *, script: str | None = None, active: bool = True, credential: bool = True) -> Any:
-        command = [sys.executable, "-c", textwrap.dedent(script)] if script else None
+        command_name = None
+        if script:
+            command_name = f"test-{code}"
+            settings.ETL_COMMANDS = {
+                **settings.ETL_COMMANDS,
+                command_name: [sys.executable, "-c", textwrap.dedent(script)],
+            }
         system = services.system_save(
             code=code,
             name=code.upper(),
             active=active,
             base_url="http://127.0.0.1:9",
-            command=command,
+            command_name=command_name,
             acting_user=None,
         )
         if credential:

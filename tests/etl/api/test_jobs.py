@@ -158,7 +158,9 @@ def test_systems_toggle_and_options(
     assert System.objects.get(code="amplis").options["dias_retroativos"] == 0
 
 
-def test_funds_and_paths(admin_client_: Any, viewer_client: Any, make_system: Any, tmp_path: Any) -> None:
+def test_funds_and_paths(
+    admin_client_: Any, viewer_client: Any, make_system: Any, tmp_path: Any, settings: Any
+) -> None:
     make_system("maps")
     created = admin_client_.post(
         "/api/sistemas/maps/fundos", data={"code": "F1", "name": "Um"}, content_type="application/json"
@@ -172,13 +174,14 @@ def test_funds_and_paths(admin_client_: Any, viewer_client: Any, make_system: An
         "/api/fundos/ativo", data={"ids": [created.json()["id"]], "ativo": False}, content_type="application/json"
     )
     assert off.json() == {"count": 1}
+    settings.ETL_REPORT_ROOTS = [str(tmp_path / "reports")]
     folder = tmp_path / "reports" / "csv"
     saved = admin_client_.put("/api/paths/csv", data={"path": str(folder)}, content_type="application/json")
     assert saved.status_code == 200
-    assert folder.is_dir()
+    assert not folder.exists()  # the worker creates it on first use, not the web
     relative = admin_client_.put("/api/paths/pdf", data={"path": "relative/dir"}, content_type="application/json")
     assert relative.status_code == 422
-    assert relative.json()["detail"].startswith("pdf")
+    assert relative.json()["detail"].startswith("path: ")
     assert viewer_client.get("/api/paths").json() == [{"kind": "csv", "path": str(folder)}]
 
 

@@ -23,7 +23,7 @@ def test_claiming_plans_every_step_in_order_and_leaves_a_claimed_job_alone(
     assert plan is not None
     assert (plan.job_id, plan.next_seq) == (job.pk, 1)
     assert [step.system for step in plan.steps] == ["maps", "fidc"]
-    assert plan.steps[0].argv[-4:] == ["--data-inicial", "2025-01-15", "--data-final", "2025-01-16"]
+    assert plan.steps[0].argv[-6:] == ["--data-inicial", "2025-01-15", "--data-final", "2025-01-16", "--", "maps"]
     assert "s3cret" not in repr(plan)  # the environment carries the password; the plan's repr never shows it
     assert job_plan_claim(job.pk) is None
 
@@ -47,31 +47,22 @@ def test_a_step_that_cannot_be_planned_leaves_the_job_pending(
     assert list(job.steps.values_list("status", flat=True)) == ["pending"]
 
 
-def test_the_bundled_pipeline_child_gets_the_light_setup_and_a_custom_command_does_not(
+def test_a_step_names_its_system_after_a_double_dash_and_the_pipeline_reads_it_as_a_value(
     make_system: Any, start_job: Any, no_enqueue: None
 ) -> None:
-    make_system("maps")  # the bundled pipeline
-    make_system("fidc", script="print('[INFO] [FIDC] custom')")
-    plan = job_plan_claim(start_job("maps", "fidc").pk)
+    make_system("maps")
+    plan = job_plan_claim(start_job("maps").pk)
     assert plan is not None
-    bundled, custom = plan.steps
-    assert bundled.env["RESYNC_PROCESS_ROLE"] == "pipeline"
-    assert bundled.env["DATABASE_POOL"] == "false"
-    assert "RESYNC_PROCESS_ROLE" not in custom.env
+    (step,) = plan.steps
+    assert step.argv[-2:] == ["--", "maps"]
 
-    # What the child's django.setup() loads with that environment: the apps etl's models need.
-    apps = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.apps import apps; "
-            "print(','.join(sorted(a.label for a in apps.get_app_configs())))",
-        ],
-        env=bundled.env,
+    # The bundled pipeline parses it so: "--" ends the options, "-x" after it would be a code, not an option.
+    parsed = subprocess.run(
+        [sys.executable, "-m", "etl.pipeline", "--data-inicial", "2025-01-15", "--", "-x"],
+        env={**step.env, "ETL_CREDENTIALS": "{}"},
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=bundled.env["PYTHONPATH"].split(":")[0],
+        cwd=step.env["PYTHONPATH"].split(":")[0],
     )
-    assert apps.returncode == 0, apps.stderr[-2000:]
-    assert apps.stdout.strip().splitlines()[-1] == "audit,auth,contenttypes,etl"
+    assert "[ERROR] [-X] no credentials configured for this system" in parsed.stdout, parsed.stderr[-2000:]

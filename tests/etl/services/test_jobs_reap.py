@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ def _drill(url: str, make_system: Any, start_job: Any) -> None:
         "DATABASE_URL": url,
         "RESYNC_VAR_DIR": str(settings.VAR_DIR),
         "DJANGO_SETTINGS_MODULE": "resync_site.settings",
+        "ETL_COMMANDS": json.dumps(settings.ETL_COMMANDS),  # the worker process runs the configured script
     }
     worker = subprocess.Popen([sys.executable, "-c", WORKER, str(job.pk)], env=env, cwd=settings.BASE_DIR)
     try:
