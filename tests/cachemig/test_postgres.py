@@ -11,6 +11,7 @@ from cachemig import flags
 from cachemig.models import FeatureFlag, RolloutEvent
 from cachemig.services import flag_rollback, flag_rollout, guards_sweep
 from cachemig.testing import InjectedFigures
+from tests.cachemig.conftest import stage_began_ago
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 FLAG = "TWS_UNIFIED_V2_ENABLED"
@@ -21,6 +22,7 @@ def test_a_canary_advances_is_refused_and_is_rolled_back_automatically(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         flag_rollout(name=FLAG, acting_user="ops")
+    stage_began_ago(FLAG, 600)  # the canary has run long enough
     tws_guard.set(calls=1000, errors=5)
     with django_capture_on_commit_callbacks(execute=True):
         flag_rollout(name=FLAG, acting_user="ops")
