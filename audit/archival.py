@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from audit import chain, conf
 from audit.models import AuditArchive, AuditEntry
-from audit.services import _locked_head
+from audit.sealing import _locked_head
 from audit.verification import ROW_FIELDS, ChainWalker, VerifyReport, archive_anchor_document
 
 log = logging.getLogger("resync.audit")

@@ -26,6 +26,13 @@ class Command(BaseCommand):
             report = archive_verify(options["archive"])
         else:
             report = chain_verify_recorded(actor="manage.py audit_verify", from_seq=options["from_seq"])
-        self.stdout.write(json.dumps(report.as_dict(), indent=2) if options["json"] else report.summary())
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            self.stdout.write(report.summary())
+            for line in report.lines():
+                self.stdout.write(f"  {line}")
+            for warning in report.warnings:
+                self.stdout.write(f"  warning: {warning}")
         if not report.ok:
             sys.exit(1)
