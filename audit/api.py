@@ -77,7 +77,7 @@ class VerifyOut(Schema):
 class TreeHeadOut(Schema):
     n: int = Field(description="record number in the checkpoint store")
     prev: str = Field(description="SHA-256 of the record before")
-    from_: int = Field(alias="from", description="tree size before the sealing batch")
+    from_size: int = Field(description="tree size before the sealing batch")
     size: int
     root: str
     last_hash: str

@@ -1,7 +1,7 @@
 """The checkpoint store: an append-only, chained log of signed tree heads, kept apart from the database.
 
 Every sealing batch appends one record: "after this batch the tree had ``size`` entries, root
-``root``, last chain hash ``last_hash``" (plus ``from``, the size before the batch), signed with
+``root``, last chain hash ``last_hash``" (plus ``from_size``, the size before the batch), signed with
 the key ring's Ed25519 tree key. Records are numbered (``n``) and each carries the SHA-256 of the
 record before it (``prev``), so a record or a whole file removed, edited or replaced breaks the
 numbering, the link or a signature. Records live in segment files ``heads-<first n>.jsonl`` of
@@ -54,7 +54,7 @@ class TreeHead:
         return {
             "n": self.n,
             "prev": self.prev,
-            "from": self.from_size,
+            "from_size": self.from_size,
             "size": self.size,
             "root": self.root,
             "last_hash": self.last_hash,
@@ -74,7 +74,7 @@ def _head_of(document: dict[str, Any], line_hash: str) -> TreeHead:
     return TreeHead(
         n=int(document["n"]),
         prev=str(document["prev"]),
-        from_size=int(document["from"]),
+        from_size=int(document["from_size"]),
         size=int(document["size"]),
         root=str(document["root"]),
         last_hash=str(document["last_hash"]),
@@ -132,7 +132,7 @@ class _Appender:
             body = {
                 "n": number + 1,
                 "prev": prev,
-                "from": from_size,
+                "from_size": from_size,
                 "size": size,
                 "root": root,
                 "last_hash": last_hash,
@@ -233,6 +233,19 @@ def store_read() -> StoreRead:
             found.heads.append(head)
             previous = head
     return found
+
+
+def tree_head_checked(document: dict[str, Any], report: Any) -> TreeHead | None:
+    """Return the tree head of ``document`` if its signature holds; otherwise add a finding to ``report``."""
+    try:
+        head = _head_of(document, "")
+    except (ValueError, KeyError, TypeError):
+        report.fail(None, "a tree head carried by the archive is unreadable")
+        return None
+    if not keyring.tree_signature_valid(signed_body(document), key_id=head.key_id, signature=head.signature):
+        report.fail(head.size, f"tree head #{head.n} carried by the archive fails its signature")
+        return None
+    return head
 
 
 def newest_head(*, at_most: int | None = None) -> TreeHead | None:

@@ -118,20 +118,27 @@ class TreeReader:
         key = (level, index)
         if key in self._nodes:
             return self._nodes[key]
-        if level == 0:
-            return self._leaf(index)
-        self._nodes.update(self._fetch_nodes([key]))
-        if key not in self._nodes:
-            value = node_hash(self.perfect(level - 1, 2 * index), self.perfect(level - 1, 2 * index + 1))
-            self._nodes[key] = value
-            if level >= STORED_LEVEL:
-                self.computed[key] = value
-        return self._nodes[key]
+        if level >= STORED_LEVEL:
+            value = self._fetch_nodes([key]).get(key)
+            if value is None:
+                value = self.computed[key] = self._children(level, index)
+        else:
+            # Small subtrees come from their leaves; only where those were archived from the kept node.
+            try:
+                value = self._leaf(index) if level == 0 else self._children(level, index)
+            except ProofUnavailable:
+                stored = self._fetch_nodes([key]).get(key)
+                if stored is None:
+                    raise
+                value = stored
+        self._nodes[key] = value
+        return value
+
+    def _children(self, level: int, index: int) -> bytes:
+        return node_hash(self.perfect(level - 1, 2 * index), self.perfect(level - 1, 2 * index + 1))
 
     def subtree(self, start: int, size: int) -> bytes:
         """Return MTH of leaves ``start..start+size-1`` as RFC 9162 splits them."""
-        if size == 1:
-            return self._leaf(start)
         if size & (size - 1) == 0 and start % size == 0:
             return self.perfect(size.bit_length() - 1, start // size)
         split = 1 << ((size - 1).bit_length() - 1)  # the largest power of two below size

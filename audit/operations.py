@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import audit
-from audit.archival import ArchiveResult, entries_archive
+from audit.archival import ArchiveResult, archive_cutoff, entries_archive
 from audit.models import AuditEntry
 from audit.verification import VerifyReport, chain_verify
 from audit.writer import get_writer
@@ -46,7 +46,9 @@ def chain_verify_recorded(*, actor: Any, from_seq: int | None = None) -> VerifyR
 def entries_archive_recorded(*, actor: Any, older_than_days: int | None = None) -> list[ArchiveResult]:
     """Archive every entry past retention (in files of up to 100,000 entries) and record each archive."""
     results: list[ArchiveResult] = []
-    while (result := entries_archive(older_than_days=older_than_days)) is not None:
+    # One cutoff for the whole run: the entries recording each archive must not become the next archive.
+    cutoff = archive_cutoff(older_than_days=older_than_days)
+    while (result := entries_archive(cutoff=cutoff)) is not None:
         results.append(result)
         audit.record(
             "audit.archived",
