@@ -248,13 +248,60 @@ def tree_head_checked(document: dict[str, Any], report: Any) -> TreeHead | None:
     return head
 
 
+def _parsed(path: Path, *, size: int | None = None, at_most: int | None = None) -> list[TreeHead]:
+    heads = []
+    needle = b'"size":%d,' % size if size is not None else b""
+    for raw in reversed(path.read_bytes().splitlines()):
+        if needle and needle not in raw:
+            continue  # cheaper than parsing every record of the segment
+        if at_most is not None and len(heads) >= 8:
+            break  # the newest records are the largest (a few may be appended out of order)
+        try:
+            head = _head_of(json.loads(raw), hashlib.sha256(raw).hexdigest())
+        except (ValueError, KeyError, TypeError):
+            continue  # verification reports it; a proof just does not use it
+        if at_most is None or head.size <= at_most:
+            heads.append(head)
+    return heads
+
+
+def _first_size(path: Path) -> int:
+    with open(path, "rb") as handle:
+        try:
+            return int(json.loads(handle.readline())["from_size"])
+        except (ValueError, KeyError, TypeError):
+            return 0
+
+
+def _signature_holds(head: TreeHead) -> bool:
+    return keyring.tree_signature_valid(signed_body(head.document()), key_id=head.key_id, signature=head.signature)
+
+
+def _pick(candidates: list[TreeHead]) -> TreeHead | None:
+    # Proofs read only the segments they need and check only the head they hand out.
+    for head in sorted(candidates, key=lambda h: (h.size, h.n), reverse=True):
+        if _signature_holds(head):
+            return head
+    return None
+
+
 def newest_head(*, at_most: int | None = None) -> TreeHead | None:
     """Return the signed tree head with the largest size (up to ``at_most``), if any."""
-    heads = [h for h in store_read().heads if at_most is None or h.size <= at_most]
-    return max(heads, key=lambda h: (h.size, h.n)) if heads else None
+    directory = conf.checkpoint_dir()
+    segments = _segments(directory) if directory.is_dir() else []
+    for path in reversed(segments):
+        found = _pick(_parsed(path, at_most=at_most if at_most is not None else 1 << 62))
+        if found is not None:
+            return found
+    return None
 
 
 def head_of_size(size: int) -> TreeHead | None:
     """Return the newest signed tree head of exactly ``size`` entries, if the store holds one."""
-    heads = [h for h in store_read().heads if h.size == size]
-    return max(heads, key=lambda h: h.n) if heads else None
+    directory = conf.checkpoint_dir()
+    segments = _segments(directory) if directory.is_dir() else []
+    starts = [_first_size(path) for path in segments]
+    # Sizes grow with the records (processes may append a batch or two out of order): look where it falls.
+    chosen = [i for i, first in enumerate(starts) if first <= size and (i + 1 == len(starts) or starts[i + 1] >= size)]
+    around = sorted({j for i in chosen for j in (i - 1, i, i + 1) if 0 <= j < len(segments)})
+    return _pick([h for j in around for h in _parsed(segments[j], size=size) if h.size == size])

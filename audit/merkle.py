@@ -152,10 +152,21 @@ class TreeReader:
             start += 1 << level
         return Frontier(size=size, hashes=hashes)
 
+    def prefetch(self, index: int, size: int) -> None:
+        """Read in one query the stored nodes a proof about leaf ``index`` in a tree of ``size`` leaves may use."""
+        keys = {(level, (index >> level) ^ 1) for level in range(STORED_LEVEL, size.bit_length())}
+        start = 0
+        for level in _levels(size):  # the right edge: the frontier's subtrees
+            keys.add((level, start >> level))
+            start += 1 << level
+        wanted = [key for key in keys if key[0] >= STORED_LEVEL and key not in self._nodes]
+        self._nodes.update(self._fetch_nodes(wanted))
+
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """Return the audit path of leaf ``index`` in the tree of ``size`` leaves (RFC 9162 PATH)."""
         if not 0 <= index < size:
             raise ValueError(f"leaf {index} is not in a tree of {size} leaves")
+        self.prefetch(index, size)
         path: list[bytes] = []
         start = 0
         while size > 1:
@@ -173,6 +184,8 @@ class TreeReader:
         """Return the proof that the tree of ``first`` leaves is a prefix of the one of ``second`` (RFC 9162)."""
         if not 0 < first <= second:
             raise ValueError(f"no consistency proof from {first} to {second} leaves")
+        self.prefetch(first - 1, second)
+        self.prefetch(first - 1, first)
         proof: list[bytes] = []
         start, size, whole = 0, second, True
         while first != size:
