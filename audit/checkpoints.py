@@ -249,7 +249,7 @@ def tree_head_checked(document: dict[str, Any], report: Any) -> TreeHead | None:
 
 
 def _parsed(path: Path, *, size: int | None = None, at_most: int | None = None) -> list[TreeHead]:
-    heads = []
+    heads: list[TreeHead] = []
     needle = b'"size":%d,' % size if size is not None else b""
     for raw in reversed(path.read_bytes().splitlines()):
         if needle and needle not in raw:
