@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 import audit
 from audit.operations import chain_verify_recorded
@@ -18,6 +18,7 @@ from core.permissions import require
 from core.schemas import Page, PageIn
 
 router = Router(tags=["audit"])
+MAX_SEQ = 2**62  # inside the 64-bit integer of the seq column
 
 
 class EntryFilters(PageIn):
@@ -108,9 +109,13 @@ class ReceiptOut(Schema):
     tree_head: TreeHeadOut
 
 
+class SeqPath(Schema):
+    seq: int = Field(..., ge=1, le=MAX_SEQ)
+
+
 class ConsistencyIn(Schema):
-    first: int = Field(..., ge=1, description="size of the earlier signed tree head")
-    second: int | None = Field(None, ge=1, description="size of the later one (default: the newest)")
+    first: int = Field(..., ge=1, le=MAX_SEQ, description="size of the earlier signed tree head")
+    second: int | None = Field(None, ge=1, le=MAX_SEQ, description="size of the later one (default: the newest)")
 
 
 class ConsistencyOut(Schema):
@@ -182,7 +187,7 @@ def consistency_proof(request: HttpRequest, query: Query[ConsistencyIn]) -> dict
 
 
 @router.get("/{seq}/receipt", response={200: ReceiptOut, **ERRORS}, summary="Receipt of one entry")
-def entry_receipt(request: HttpRequest, seq: int) -> dict[str, Any]:
+def entry_receipt(request: HttpRequest, where: Path[SeqPath]) -> dict[str, Any]:
     """Return the entry, its inclusion proof and the signed tree head (check with scripts/audit_verify_receipt)."""
     require(request, "audit.verify_auditentry")
-    return receipt_build(seq=seq)
+    return receipt_build(seq=where.seq)

@@ -143,6 +143,8 @@ def test_receipts_need_the_verify_permission_and_name_what_is_missing(viewer_cli
     missing = admin_client_.get("/api/audit/99/receipt")
     assert (missing.status_code, missing.json()["code"]) == (404, "proof_not_available")
     assert admin_client_.get("/api/audit/consistency", {"first": 50}).status_code == 404
+    assert admin_client_.get("/api/audit/0/receipt").status_code == 422
+    assert admin_client_.get(f"/api/audit/{2**63}/receipt").status_code == 422
 
 
 def test_public_key_export_rotates_with_the_ring(public_key: Path, tmp_path: Path, capsys: Any) -> None:

@@ -125,3 +125,8 @@ def test_rotation_adds_pending_and_tree_keys_and_old_tree_heads_still_verify() -
     assert store.problems == []
     assert {h.key_id for h in store.heads} == {"t1", "t2"}
     assert chain_verify().ok
+
+
+@pytest.mark.postgres
+def test_rotation_on_postgres() -> None:
+    test_rotation_adds_pending_and_tree_keys_and_old_tree_heads_still_verify()
