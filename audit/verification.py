@@ -312,7 +312,10 @@ def chain_verify(*, from_seq: int | None = None) -> VerifyReport:
     walker = ChainWalker(report, expected_seq=start, prev_hash=prev, anchored=whole)
     if not whole and from_seq is not None:
         start = from_seq
-    store = store_read()
+    try:
+        store = store_read()
+    except OSError as exc:
+        store = StoreRead(problems=[(None, f"checkpoint store unreadable: {exc}")])
     for signed in store.heads:
         walker.heads.setdefault(signed.size, []).append(signed)
     if whole:

@@ -240,3 +240,22 @@ def test_foreign_rows_are_kept_never_sealed_and_counted(case: str, trail: Path, 
     assert component["detail"]["quarantined_foreign_rows"] == 2
     metrics_text = client.get("/metrics").content.decode()
     assert "audit_foreign_rows_total" in metrics_text
+
+
+def test_verify_reports_an_unreadable_store_and_a_missing_table_without_a_traceback(trail: Path, capsys: Any) -> None:
+    import shutil
+
+    shutil.rmtree(trail)
+    trail.write_text("not a directory")  # the store's mount went wrong
+    status, out = _verify(capsys)
+    assert status == 1
+    assert "checkpoint store emptied" in out
+    assert "Traceback" not in out
+
+    _sql("ALTER TABLE audit_auditentry RENAME TO audit_auditentry_away")
+    try:
+        status, out = _verify(capsys)
+    finally:
+        _sql("ALTER TABLE audit_auditentry_away RENAME TO audit_auditentry")
+    assert status == 2
+    assert out.startswith("audit chain NOT VERIFIED")
