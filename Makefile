@@ -15,11 +15,13 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip uv
 
-# Runtime dependencies, pinned by requirements.lock (regenerate with `make lock`).
+# Runtime dependencies, pinned by requirements.lock; `make test` adds the dev tools of
+# requirements-dev.lock (the same pins plus pytest, mypy, ...). Regenerate both with `make lock`.
 install: $(PY)
 	$(UV) pip install --quiet --python $(PY) -r requirements.lock
 
 install-dev: install
+	$(UV) pip install --quiet --python $(PY) -r requirements-dev.lock
 
 setup: install
 	$(PY) manage.py migrate --no-input -v 0
@@ -84,7 +86,8 @@ bench: install-dev
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lock: $(PY)
-	$(UV) pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	$(UV) pip compile pyproject.toml -o requirements.lock --python-version 3.11
+	$(UV) pip compile pyproject.toml --extra dev -c requirements.lock -o requirements-dev.lock --python-version 3.11
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .coverage

@@ -42,6 +42,12 @@ def failed_login_target(typed: str) -> str:
 
 
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
-    """Record a failed sign-in by the username tried, only if it names a user (never the password)."""
+    """Record a failed sign-in by the username tried, only if it names a user (never the password).
+
+    Attempts refused while the sign-in is locked out (django-axes) are not recorded: the lockout
+    already bounds what an anonymous caller can add to the trail.
+    """
+    if getattr(request, "axes_locked_out", False):
+        return
     target = failed_login_target(str(credentials.get("username", ""))[:150])
     audit.record("auth.login_failed", actor="anonymous", target=target, data=_client(request))

@@ -111,16 +111,16 @@ def service_time(token: str, iterations: int) -> None:
     from ninja import NinjaAPI
     from ninja.testing import TestClient
 
-    from etl.api import _job_out
     from etl.models import Job
     from etl.schemas import JobOut
     from etl.selectors import stats_forget
+    from etl.shapes import job_out
 
     bare = NinjaAPI(urls_namespace="bare-bench")
 
     @bare.get("/jobs", response=list[JobOut])
     def bare_jobs(request: Any) -> Any:
-        return [_job_out(j) for j in Job.objects.select_related("created_by").order_by("-id")[:50]]
+        return [job_out(j) for j in Job.objects.select_related("created_by").order_by("-id")[:50]]
 
     bare_client = TestClient(bare)
     client = AsyncClient()

@@ -54,7 +54,10 @@ def main() -> None:
     if proc.stdout.count(b"\n") != args.lines:
         raise SystemExit("the child did not print the expected lines")
 
-    services.system_save(code="maps", name="MAPS", command=[sys.executable, "-c", script], acting_user=None)
+    from django.conf import settings
+
+    settings.ETL_COMMANDS = {"bench-maps": [sys.executable, "-c", script]}  # a System only names its command
+    services.system_save(code="maps", name="MAPS", command_name="bench-maps", acting_user=None)
     services.credential_save(
         system_id="maps", url="http://127.0.0.1:9", username="u", password="p4ssword", acting_user=None
     )

@@ -2,9 +2,9 @@
 
 Path measured: child print -> runner -> database batch -> channel layer -> consumer -> websocket -> client.
 Prints delivered lines/s, p50/p95/max latency (child's print time to client receive), lost and duplicated
-lines summed over the clients, for: today's publish path with batched frames (what the live page uses) and
-with seed-format frames (the baseline), and the per-batch publish proposed for etl/events.py (patched into
-the bench's own `serve` only).
+lines summed over the clients, for batched frames (what the live page uses) and seed-format frames. The
+per-batch publish that etl/events.py adopted was measured here against the earlier per-line one
+(docs/performance.md).
 
     python bench/ws_fanout.py                 # 5 s per phase, 5,000 lines/s, 50 clients
     python bench/ws_fanout.py --seconds 30    # the issue's full run
@@ -59,7 +59,7 @@ SETUP = textwrap.dedent(
     from etl import services
     from resync_site.services import token_create
     system = services.system_save(code="bench", name="BENCH", active=True, base_url="http://127.0.0.1:9",
-                                  command=[sys.executable, "-c", CHILD], acting_user=None)
+                                  command_name="bench", acting_user=None)
     services.credential_save(system_id=system.pk, url="http://127.0.0.1:9", username="bench",
                              password="bench-password", acting_user=None)
     _, raw = token_create(user=get_user_model().objects.get(username="admin"), name="bench", acting_user=None)
@@ -93,6 +93,7 @@ def _prepare(var_dir: Path, rate: float, seconds: float, delay: float) -> tuple[
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "demo_setup")
     child = CHILD.replace("float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])", f"{rate}, {seconds}, {delay}")
+    env["ETL_COMMANDS"] = json.dumps({"bench": [sys.executable, "-c", child]})  # a System only names its command
     out = _manage(env, "shell", "-c", f"CHILD = {child!r}\n{SETUP}")
     token = next(line[6:] for line in out.splitlines() if line.startswith("TOKEN="))
     return env, token
@@ -191,54 +192,17 @@ async def _phase(base: str, token: str, clients: int, batch: bool, limit_s: floa
     }
 
 
-# The publish path proposed for etl/events.py: per runner batch, the log lines go as ONE channel-layer
-# message holding them pre-serialised ("etl.lines": job_id, first_seq, last_seq, lines = JSON array),
-# the other events as one "etl.events" message. The in-memory layer deep-copies every message per
-# receiving channel, and a string copies for free; the consumer appends it without parsing.
-SERVE_WITH_BATCH_PUBLISH = textwrap.dedent(
-    """
-    import json, sys
-    from asgiref.sync import async_to_sync
-    from django.core.management import execute_from_command_line
-    from etl import events
-
-    def _send(job_id, messages):
-        from channels.layers import get_channel_layer
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        lines = [m["payload"] for m in messages if m["type"] == "log"]
-        others = [m for m in messages if m["type"] != "log"]
-        batch = []
-        if lines:
-            batch.append({"type": "etl.lines", "job_id": job_id, "first_seq": lines[0]["seq"],
-                          "last_seq": lines[-1]["seq"], "lines": json.dumps(lines, separators=(",", ":"))})
-        if others:
-            batch.append({"type": "etl.events", "messages": others})
-        async def send_all():
-            for event in batch:
-                await layer.group_send(events.ALL_JOBS_GROUP, event)
-                await layer.group_send(events.job_group(job_id), event)
-        async_to_sync(send_all)()
-
-    events._send = _send
-    execute_from_command_line(["manage.py", *sys.argv[1:]])
-    """
-)
-
 PHASES = (
-    ("current: per-line publish, log_batch", False, True),
-    ("current: per-line publish, seed log", False, False),
-    ("proposed: per-batch publish, log_batch", True, True),
+    ("log_batch frames", True),  # what the live page negotiates
+    ("seed log frames", False),  # one frame per line: the React app
 )
 
 
-async def _serve(env: dict[str, str], batch_publish: bool, log: Any) -> tuple[asyncio.subprocess.Process, str]:
+async def _serve(env: dict[str, str], log: Any) -> tuple[asyncio.subprocess.Process, str]:
     port = free_port()
-    entry = ["-c", SERVE_WITH_BATCH_PUBLISH] if batch_publish else ["manage.py"]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        *entry,
+        "manage.py",
         "serve",
         "--host",
         "127.0.0.1",
@@ -274,10 +238,10 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
 async def _run(args: argparse.Namespace, env: dict[str, str], token: str, log: Any) -> list[tuple[str, dict[str, Any]]]:
     limit_s = args.seconds * 4 + 45
     results = []
-    for name, batch_publish, batch_frames in PHASES:
+    for name, batch_frames in PHASES:
         if name not in args.phases:
             continue
-        proc, base = await _serve(env, batch_publish, log)
+        proc, base = await _serve(env, log)
         try:
             results.append((name, await _phase(base, token, args.clients, batch_frames, limit_s)))
         finally:
@@ -306,13 +270,6 @@ def main() -> None:
             f"frames={r['frames']} p50={r['p50_ms']:.0f} ms p95={r['p95_ms']:.0f} ms max={r['max_ms']:.0f} ms "
             f"lost={r['lost']} duplicated={r['duplicated']} completed={r['completed_clients']}/{args.clients} "
             f"late={r['late']} all-connected-after={r['connect_s']:.1f} s job={r['job_status']}"
-        )
-    by_name = dict(results)
-    current, proposed = by_name.get(PHASES[0][0]), by_name.get(PHASES[2][0])
-    if current and proposed and proposed["p95_ms"] > 0:
-        print(
-            f"  current/proposed: p95 x{current['p95_ms'] / proposed['p95_ms']:.1f}, "
-            f"delivered x{proposed['delivered_lines_per_s'] / max(1.0, current['delivered_lines_per_s']):.1f} faster"
         )
 
 

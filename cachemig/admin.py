@@ -9,10 +9,12 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cachemig import flags, services
 from cachemig.models import FeatureFlag, RolloutEvent
-from cachemig.selectors import guard_status
+from cachemig.selectors import guard_description, guard_status
 from core.errors import ResyncError
 
 STATE_FIELDS = ("state", "percent")
@@ -24,8 +26,12 @@ class RolloutEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
     ordering = ("-created_at", "-id")
-    fields = ("created_at", "kind", "from_percent", "to_percent", "actor", "reason", "figures", "forced")
+    fields = ("created_at", "kind", "from_percent", "to_percent", "actor", "reason", "figures", "forced_text")
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("forced past a refused gate"))
+    def forced_text(self, obj: RolloutEvent) -> str:
+        return _("yes") if obj.forced else "—"
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -47,24 +53,38 @@ class FeatureFlagAdmin(admin.ModelAdmin):
         "reason",
     )
     search_fields = ("name", "description")
-    fields = ("name", "description", "state", "percent", "rollout_plan", "group_id", "guard", "reason")
+    fields = ("name", "description", "state", "percent", "rollout_plan", "group_id", "guard_in_force", "reason")
     inlines = (RolloutEventInline,)
     actions = ("advance_to_next_stage", "roll_back")
 
     def get_readonly_fields(self, request: HttpRequest, obj: FeatureFlag | None = None) -> tuple[str, ...]:
-        return ("name",) if obj else ()
+        return ("name", "guard_in_force") if obj else ("guard_in_force",)
 
-    @admin.display(description="percent")
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a flag of record must never go with a bulk delete
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: FeatureFlag | None = None) -> bool:
+        if obj is not None and obj.name in flags.FLAGS_OF_RECORD:
+            return False  # code reads it: deleting it would silently turn it off everywhere
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description=gettext_lazy("percent"))
     def exposure_percent(self, obj: FeatureFlag) -> int:
         return obj.exposure
 
-    @admin.display(description="env override")
+    @admin.display(description=gettext_lazy("env override"))
     def override(self, obj: FeatureFlag) -> str:
         return flags.env_override(obj.name)
 
-    @admin.display(description="guard status")
+    @admin.display(description=gettext_lazy("guard status"))
     def guard_status_now(self, obj: FeatureFlag) -> str:
         return guard_status(obj.name)[0]
+
+    @admin.display(description=gettext_lazy("guard in force"))
+    def guard_in_force(self, obj: FeatureFlag | None) -> str:
+        return guard_description(obj.name) if obj is not None and obj.name else "—"
 
     def save_model(self, request: HttpRequest, obj: FeatureFlag, form: Any, change: bool) -> None:
         # The form shows the last change's reason; only a newly typed one describes this change.
@@ -88,15 +108,17 @@ class FeatureFlagAdmin(admin.ModelAdmin):
         for name in list(queryset.values_list("name", flat=True)):
             services.flag_delete(name=name, acting_user=request.user, reason="deleted in the admin")
 
-    @admin.action(description="Advance to the next stage (shows the gate figures first)", permissions=["change"])
+    @admin.action(description=gettext_lazy("Advance the rollout (gate figures first)"), permissions=["change"])
     def advance_to_next_stage(self, request: HttpRequest, queryset: QuerySet[FeatureFlag]) -> HttpResponse | None:
         names = list(queryset.values_list("name", flat=True))
         if request.POST.get("confirm") == "yes":
             force = request.POST.get("force") == "yes"
+            chosen = request.POST.get("to", "")
+            to = int(chosen) if chosen.isdigit() and len(names) == 1 else None
             for name in names:
                 try:
                     outcome = services.flag_rollout(
-                        name=name, force=force, acting_user=request.user, reason=request.POST.get("reason", "")
+                        name=name, to=to, force=force, acting_user=request.user, reason=request.POST.get("reason", "")
                     )
                 except ResyncError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
@@ -110,22 +132,42 @@ class FeatureFlagAdmin(admin.ModelAdmin):
                 previews.append({"outcome": outcome, "error": ""})
             except ResyncError as exc:
                 previews.append({"outcome": None, "name": name, "error": str(exc)})
+        single = queryset.first() if len(names) == 1 else None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Advance to the next stage?",
+            "title": _("Advance the rollout?"),
             "opts": self.model._meta,
             "previews": previews,
             "any_refused": any(p["outcome"] and not p["outcome"].gate_ok for p in previews),
+            # One flag: the operator may choose any later stage of its plan (the next one preselected).
+            "targets": [s for s in single.stages if s > single.exposure] if single is not None else [],
             "queryset": queryset,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/cachemig/featureflag/advance_confirmation.html", context)
 
-    @admin.action(description="Roll back to 0%% now", permissions=["change"])
-    def roll_back(self, request: HttpRequest, queryset: QuerySet[FeatureFlag]) -> None:
-        for name in list(queryset.values_list("name", flat=True)):
-            event = services.flag_rollback(name=name, reason="rolled back in the admin", acting_user=request.user)
-            self.message_user(request, f"{name}: rolled back {event.from_percent}% -> 0%", messages.SUCCESS)
+    @admin.action(description=gettext_lazy("Roll back to 0%% now (asks for a reason)"), permissions=["change"])
+    def roll_back(self, request: HttpRequest, queryset: QuerySet[FeatureFlag]) -> HttpResponse | None:
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("confirm") == "yes" and reason:
+            for name in list(queryset.values_list("name", flat=True)):
+                event = services.flag_rollback(name=name, reason=reason, acting_user=request.user)
+                self.message_user(
+                    request,
+                    _("%(flag)s: rolled back from %(percent)s%% to 0%%")
+                    % {"flag": name, "percent": event.from_percent},
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Roll back to 0%?"),
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "missing_reason": request.POST.get("confirm") == "yes",
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/cachemig/featureflag/rollback_confirmation.html", context)
 
 
 @admin.register(RolloutEvent)

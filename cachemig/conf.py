@@ -14,6 +14,8 @@ DEFAULTS: dict[str, Any] = {
     "CACHEMIG_GUARD_INTERVAL_SECONDS": 10,
     # Roll a breached flag back automatically (off: only log and count the breach).
     "CACHEMIG_AUTO_ROLLBACK": True,
+    # A rollout gate passes only after the flag spent this long at its current stage (seconds).
+    "CACHEMIG_MIN_STAGE_SECONDS": 300,
 }
 
 
@@ -52,3 +54,8 @@ def guard_interval_seconds() -> int:
 def auto_rollback_enabled() -> bool:
     """Return whether a breached guard rolls its flag back."""
     return bool(get_setting("CACHEMIG_AUTO_ROLLBACK"))
+
+
+def min_stage_seconds() -> float:
+    """Return how long a flag must stay at a stage before its gate may pass."""
+    return float(get_setting("CACHEMIG_MIN_STAGE_SECONDS"))

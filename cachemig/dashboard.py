@@ -38,7 +38,7 @@ def cache_card() -> dict[str, Any]:
     from django.core.cache import caches
 
     from cachemig.backends import MigratingCache
-    from cachemig.cache_guard import GUARDED_ALIAS
+    from cachemig.backends.guard import GUARDED_ALIAS
 
     card: dict[str, Any] = {
         "id": "cache",

@@ -44,6 +44,26 @@ def guard_status(name: str) -> tuple[str, dict[str, float]]:
     return ("ok" if report.ok else f"breached: {report.reason}"), dict(report.figures)
 
 
+def guard_description(name: str) -> str:
+    """Return what the guard registered for ``name`` checks, in words (or that none is registered)."""
+    from django.utils.translation import gettext as _
+
+    guard = flags.guard_for(name)
+    if guard is None:
+        return _("no guard registered: the rollout gates of this flag cannot pass")
+    if isinstance(guard, flags.RatioGuard):
+        return _(
+            "errors at most %(errors)s%%, fallbacks at most %(fallbacks)s%%, circuit opens at most %(opens)s, "
+            "over at least %(calls)s calls per stage"
+        ) % {
+            "errors": f"{guard.max_error_ratio * 100:g}",
+            "fallbacks": f"{guard.max_fallback_ratio * 100:g}",
+            "opens": guard.max_circuit_opens,
+            "calls": guard.min_calls,
+        }
+    return (guard.__doc__ or type(guard).__name__).strip().splitlines()[0]
+
+
 def flag_rows() -> list[FlagRow]:
     """Return every flag with its environment override and its guard's status now."""
     rows = []

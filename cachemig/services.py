@@ -13,7 +13,7 @@ from django.utils import timezone
 import audit
 from audit.services import actor_label
 from cachemig import conf, flags
-from cachemig.exceptions import FlagInvalid, FlagNotFound, GateRefused, RolloutConflict
+from cachemig.exceptions import FlagInvalid, FlagNotFound, GateRefused
 from cachemig.flags.registry import GuardReport
 from cachemig.metrics import FLAG_AUTO_ROLLBACKS, FLAG_CHANGES
 from cachemig.models import FeatureFlag, RolloutEvent
@@ -114,33 +114,15 @@ def _move(flag: FeatureFlag, *, state: str, percent: int, actor: Any, reason: st
     return before
 
 
-def next_stage(flag: FeatureFlag, to: int | None) -> int:
-    """Return the percentage a rollout of ``flag`` moves to (the next stage of its plan unless ``to``)."""
-    current = flag.exposure
-    if to is not None:
-        if not 0 < to <= 100:
-            raise RolloutConflict(f"--to must be between 1 and 100, not {to}")
-        if to <= current:
-            raise RolloutConflict(f"{flag.name} is already at {current}%: use rollback to go down to 0")
-        return to
-    later = [stage for stage in flag.stages if stage > current]
-    if not later:
-        raise RolloutConflict(f"{flag.name} is already at {current}%, the last stage of its plan ({flag.rollout_plan})")
-    return later[0]
-
-
 @transaction.atomic
 def flag_rollout(
     *, name: str, to: int | None = None, force: bool = False, dry_run: bool = False, acting_user: Any, reason: str = ""
 ) -> RolloutOutcome:
     """Advance ``name`` to its next stage (or ``to``) if its gates pass, or anyway with ``force``."""
     flag = _locked(name)
-    current, target = flag.exposure, next_stage(flag, to)
-    report = flags.evaluate_guard(name)
-    if current == 0:
-        gate_ok, gate_reason = True, "first stage: nothing is exposed yet, no gate"
-    else:
-        gate_ok, gate_reason = flags.gate_verdict(report)
+    current = flag.exposure
+    target = flags.next_stage(name=name, current=current, stages=flag.stages, to=to)
+    report, gate_ok, gate_reason = flags.rollout_gate(name, current=current)
     outcome = RolloutOutcome(
         flag=name,
         from_percent=current,

@@ -12,8 +12,8 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from cachemig.flags import evaluation
+from cachemig.flags.guards import CallFigures
 from cachemig.flags.registry import Guard, guard_for, register_guard, unregister_guard
-from cachemig.guards import CallFigures
 
 F = TypeVar("F", bound=Callable[..., Any])
 

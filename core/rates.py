@@ -1,4 +1,4 @@
-"""The one rate check of every edge: ``rate_check(scope, user, limit=..., window_seconds=...)``.
+"""The one rate check of every edge: ``rate_check(scope, key, limit=..., window_seconds=...)``.
 
 The counting itself belongs to a floor above (``cachemig.ratelimit.check_rate``, which the flag
 ``MIGRATION_USE_NEW_RATE_LIMIT`` routes between two implementations); the composition root names it
@@ -30,10 +30,15 @@ def _limiter(path: str) -> Callable[..., Decision]:
     return limiter
 
 
-def rate_check(scope: str, user: Any, *, limit: int, window_seconds: int) -> None:
-    """Count one ``scope`` request of ``user``; raise ``RateLimited`` once its budget is spent."""
+def user_key(user: Any) -> str:
+    """Return the rate key of an authenticated user."""
+    return f"user:{user.pk}"
+
+
+def rate_check(scope: str, key: str, *, limit: int, window_seconds: int) -> None:
+    """Count one ``scope`` request of ``key`` (a user, an address); raise ``RateLimited`` once its budget is spent."""
     limiter = _limiter(settings.RESYNC_RATE_LIMITER)
-    decision = limiter(scope, f"user:{user.pk}", limit=limit, window_seconds=window_seconds)
+    decision = limiter(scope, key, limit=limit, window_seconds=window_seconds)
     if not decision.allowed:
         raise RateLimited(
             f"too many {scope} requests; retry in {decision.retry_after} s", retry_after=decision.retry_after

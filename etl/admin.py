@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from core.errors import ResyncError
-from etl import selectors, services
+from etl import conf, selectors, services
 from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, System
 from etl.services.systems import validate_folder
 
@@ -35,11 +35,17 @@ class SystemAdmin(admin.ModelAdmin):
     list_filter = ("active",)
     search_fields = ("code", "name")
     readonly_fields = ("options", "updated_at")
-    fields = ("code", "name", "active", "base_url", "command", "options", "updated_at")
+    fields = ("code", "name", "active", "base_url", "command_name", "options", "updated_at")
     actions = ("toggle_active", "run_now")
 
     def has_delete_permission(self, request: HttpRequest, obj: System | None = None) -> bool:
         return False  # systems keep their job history; deactivate instead
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "command_name":  # a choice among the configured commands, never a typed program
+            choices = [("", "bundled pipeline (python -m etl.pipeline)")] + [(n, n) for n in sorted(conf.commands())]
+            return forms.ChoiceField(choices=choices, required=False, label="command", help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: System, form: Any, change: bool) -> None:
         saved = services.system_save(
@@ -47,7 +53,7 @@ class SystemAdmin(admin.ModelAdmin):
             name=obj.name,
             active=obj.active,
             base_url=obj.base_url,
-            command=list(obj.command or []),
+            command_name=obj.command_name,
             acting_user=request.user,
         )
         obj.pk = saved.pk

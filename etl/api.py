@@ -7,10 +7,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Body, Query, Router, Status
 
+from core.fields import DbId
 from core.permissions import require
 from core.schemas import page_of
 from etl import selectors, services
-from etl.models import Job, JobStep, LogLine
+from etl.models import Job
 from etl.ratelimit import rate_check
 from etl.schemas import (
     CountOut,
@@ -26,67 +27,24 @@ from etl.schemas import (
     JobOut,
     JobPage,
     LogLineOut,
+    LogWindow,
     OptionIn,
     PathIn,
+    PathKind,
     PathOut,
     PortfolioFilter,
     SystemOut,
+    SystemRef,
 )
+from etl.shapes import job_detail_out, job_out, log_lines_out
 
 router = Router(tags=["etl"])
 ERRORS = {401: dict, 403: dict, 404: dict, 409: dict, 413: dict, 422: dict, 429: dict}
 
 
-def _job_out(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "kind": job.kind,
-        "sistemas": job.systems,
-        "opcoes": job.options,
-        "status": job.status,
-        "progresso": job.progress,
-        "trace_id": job.trace_id,
-        "created_by": job.created_by.get_username() if job.created_by else None,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "duracao_segundos": job.duration_seconds,
-        "exit_code": job.exit_code,
-        "error_summary": job.error_summary,
-        "rerun_of": job.rerun_of_id,
-        "cancel_requested": job.cancel_requested_at is not None,
-    }
-
-
-def _step_out(step: JobStep) -> dict[str, Any]:
-    return {
-        "id": step.pk,
-        "sistema": step.system.code,
-        "ordem": step.order,
-        "status": step.status,
-        "progresso": step.progress,
-        "started_at": step.started_at,
-        "finished_at": step.finished_at,
-        "duracao_segundos": step.duration_seconds,
-        "exit_code": step.exit_code,
-        "error_summary": step.error_summary,
-        "linhas": step.line_count,
-    }
-
-
-def _line_out(line: LogLine) -> dict[str, Any]:
-    return {
-        "seq": line.seq,
-        "timestamp": line.timestamp,
-        "level": line.level,
-        "sistema": line.system,
-        "mensagem": line.message,
-    }
-
-
 def _page(qs: Any, filters: JobFilter) -> dict[str, Any]:
     page = page_of(qs, filters)
-    return {**page, "items": [_job_out(j) for j in page["items"]]}
+    return {**page, "items": [job_out(j) for j in page["items"]]}
 
 
 # --- systems --------------------------------------------------------------
@@ -103,19 +61,19 @@ def sistemas_ativos(request: HttpRequest) -> Any:
 
 
 @router.get("/sistemas/{system_id}", response={200: SystemOut, **ERRORS}, summary="One system (id or code)")
-def sistema(request: HttpRequest, system_id: str) -> Any:
+def sistema(request: HttpRequest, system_id: SystemRef) -> Any:
     require(request, "etl.view_system")
     return selectors.system_get(system_id=system_id)
 
 
 @router.patch("/sistemas/{system_id}/toggle", response={200: SystemOut, **ERRORS}, summary="Activate/deactivate")
-def sistema_toggle(request: HttpRequest, system_id: str) -> Any:
+def sistema_toggle(request: HttpRequest, system_id: SystemRef) -> Any:
     require(request, "etl.change_system")
     return services.system_toggle(system_id=system_id, acting_user=request.user)
 
 
 @router.patch("/sistemas/{system_id}/opcao", response={200: SystemOut, **ERRORS}, summary="Set one option")
-def sistema_opcao(request: HttpRequest, system_id: str, payload: OptionIn) -> Any:
+def sistema_opcao(request: HttpRequest, system_id: SystemRef, payload: OptionIn) -> Any:
     require(request, "etl.change_system")
     return services.system_option_update(
         system_id=system_id, option=payload.opcao, value=payload.valor, acting_user=request.user
@@ -124,13 +82,13 @@ def sistema_opcao(request: HttpRequest, system_id: str, payload: OptionIn) -> An
 
 # --- funds and paths ------------------------------------------------------
 @router.get("/sistemas/{system_id}/fundos", response={200: FundPage, **ERRORS}, summary="Funds of a system")
-def fundos(request: HttpRequest, system_id: str, filters: Query[FundFilter]) -> Any:
+def fundos(request: HttpRequest, system_id: SystemRef, filters: Query[FundFilter]) -> Any:
     require(request, "etl.view_fund")
     return page_of(selectors.fund_list(system_id=system_id, search=filters.q), filters)
 
 
 @router.post("/sistemas/{system_id}/fundos", response={200: FundOut, **ERRORS}, summary="Create or update a fund")
-def fundo_salvar(request: HttpRequest, system_id: str, payload: FundIn) -> Any:
+def fundo_salvar(request: HttpRequest, system_id: SystemRef, payload: FundIn) -> Any:
     require(request, "etl.add_fund", "etl.change_fund")
     return services.fund_save(
         system_id=system_id, code=payload.code, name=payload.name, active=payload.active, acting_user=request.user
@@ -150,7 +108,7 @@ def paths(request: HttpRequest) -> Any:
 
 
 @router.put("/paths/{kind}", response={200: PathOut, **ERRORS}, summary="Set a report folder")
-def path_set(request: HttpRequest, kind: str, payload: PathIn) -> Any:
+def path_set(request: HttpRequest, kind: PathKind, payload: PathIn) -> Any:
     require(request, "etl.change_pathconfig")
     saved = services.path_save(kind=kind, path=payload.path, acting_user=request.user)
     return {"kind": saved.kind, "path": saved.path}
@@ -181,11 +139,11 @@ def execute(request: HttpRequest, payload: ExecuteIn) -> Any:
         options={"data_inicial": payload.data_inicial, "data_final": payload.data_final},
         acting_user=request.user,
     )
-    return Status(202, _job_out(job))
+    return Status(202, job_out(job))
 
 
 @router.post("/execute/{system_id}", response={202: JobOut, **ERRORS}, summary="Run one system")
-def execute_one(request: HttpRequest, system_id: str, payload: ExecuteOneIn) -> Any:
+def execute_one(request: HttpRequest, system_id: SystemRef, payload: ExecuteOneIn) -> Any:
     require(request, "etl.execute_job")
     rate_check(request.user, "execute")
     system = selectors.system_get(system_id=system_id)
@@ -195,14 +153,14 @@ def execute_one(request: HttpRequest, system_id: str, payload: ExecuteOneIn) -> 
         acting_user=request.user,
         kind=Job.Kind.SINGLE,
     )
-    return Status(202, _job_out(job))
+    return Status(202, job_out(job))
 
 
 @router.post("/cancel/{int:job_id}", response={202: JobOut, **ERRORS}, summary="Cancel a job")
-def cancel(request: HttpRequest, job_id: int) -> Any:
+def cancel(request: HttpRequest, job_id: DbId) -> Any:
     require(request, "etl.cancel_job")
     rate_check(request.user, "cancel")
-    return Status(202, _job_out(services.job_cancel(job_id=job_id, acting_user=request.user)))
+    return Status(202, job_out(services.job_cancel(job_id=job_id, acting_user=request.user)))
 
 
 @router.get("/jobs", response=JobPage, summary="Jobs, newest first")
@@ -228,26 +186,24 @@ def jobs_history(request: HttpRequest, filters: Query[JobFilter]) -> Any:
 
 
 @router.get("/jobs/{int:job_id}", response={200: JobDetailOut, **ERRORS}, summary="One job with its steps")
-def job(request: HttpRequest, job_id: int) -> Any:
+def job(request: HttpRequest, job_id: DbId) -> Any:
     require(request, "etl.view_job")
-    found = selectors.job_get(job_id=job_id)
-    return {**_job_out(found), "steps": [_step_out(s) for s in found.steps.all()]}
+    return job_detail_out(selectors.job_get(job_id=job_id))
 
 
 @router.get("/jobs/{int:job_id}/logs", response={200: list[LogLineOut], **ERRORS}, summary="Log lines after a seq")
-def job_logs(request: HttpRequest, job_id: int, after_seq: int = 0, limit: int = 500) -> Any:
+def job_logs(request: HttpRequest, job_id: DbId, window: Query[LogWindow]) -> Any:
     require(request, "etl.view_logline")
-    return [
-        _line_out(line)
-        for line in selectors.job_log(job_id=job_id, after_seq=after_seq, limit=max(1, min(limit, 5000)))
-    ]
+    return log_lines_out(
+        selectors.job_log(job_id=job_id, after_seq=window.after_seq, limit=max(1, min(window.limit, 5000)))
+    )
 
 
 @router.post("/jobs/{int:job_id}/rerun", response={202: JobOut, **ERRORS}, summary="Re-run a finished job")
-def rerun(request: HttpRequest, job_id: int) -> Any:
+def rerun(request: HttpRequest, job_id: DbId) -> Any:
     require(request, "etl.rerun_job")
     rate_check(request.user, "execute")
-    return Status(202, _job_out(services.job_rerun(job_id=job_id, acting_user=request.user)))
+    return Status(202, job_out(services.job_rerun(job_id=job_id, acting_user=request.user)))
 
 
 @router.get("/stats", response=dict[str, Any], summary="Execution statistics")

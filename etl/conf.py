@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
+
+# The longest date range (days, both ends included) one run of the bundled pipeline accepts; the API
+# refuses a longer one before a job exists.
+PIPELINE_MAX_DAYS = 31
 
 DEFAULTS: dict[str, Any] = {
     # Seconds a step may run before it is stopped with error "timeout"; per system code, "*" for the rest.
@@ -38,7 +46,16 @@ DEFAULTS: dict[str, Any] = {
     "ETL_RATE_LIMIT_WINDOW_SECONDS": 60,
     # /api/stats is computed at most this often per cache (seconds); finishing jobs invalidate it.
     "ETL_STATS_CACHE_SECONDS": 10,
+    # The programs a System may run, name -> argv (a System picks a name; the admin cannot type a program).
+    # The runner appends "--data-inicial D --data-final D -- <code>". A System without a name runs the
+    # bundled pipeline (BUNDLED_COMMAND).
+    "ETL_COMMANDS": {},
+    # Report folders (PUT /api/paths/{kind}, the admin) must lie under one of these absolute folders;
+    # None: VAR_DIR/etl only. The worker's unit must be allowed to write there (ops/systemd).
+    "ETL_REPORT_ROOTS": None,
 }
+BUNDLED_COMMAND = (sys.executable, "-m", "etl.pipeline")
+COMMAND_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 
 
 def get_setting(name: str) -> Any:
@@ -52,6 +69,28 @@ def step_timeout_seconds(system_code: str) -> float:
     return float(table.get(system_code, table.get("*", DEFAULTS["ETL_STEP_TIMEOUT_SECONDS"]["*"])))
 
 
+def commands() -> dict[str, list[str]]:
+    """Return the configured step commands, name -> argv."""
+    return {str(k): list(v) for k, v in dict(get_setting("ETL_COMMANDS")).items()}
+
+
+def report_roots() -> list[Path]:
+    """Return the folders report folders must lie under (normalised, absolute)."""
+    configured = get_setting("ETL_REPORT_ROOTS")
+    roots = configured if configured else [Path(settings.VAR_DIR) / "etl"]
+    return [Path(os.path.normpath(os.path.abspath(str(root)))) for root in roots]
+
+
+def command_argv(name: str) -> list[str]:
+    """Return the argv of command ``name`` ("" is the bundled pipeline); raise ``LookupError`` if none is configured."""
+    if not name:
+        return list(BUNDLED_COMMAND)
+    found = commands().get(name)
+    if found is None:
+        raise LookupError(f"command {name!r} is not configured in ETL_COMMANDS")
+    return found
+
+
 def _positive_number(name: str, value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
@@ -61,8 +100,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """Report etl settings an operator set to unusable values."""
     errors: list[CheckMessage] = []
     for name, default in DEFAULTS.items():
-        if name == "ETL_CHILD_NICE":
-            continue  # 0 is allowed: checked below
+        if name in ("ETL_CHILD_NICE", "ETL_COMMANDS", "ETL_REPORT_ROOTS"):
+            continue  # 0 is allowed / not a number: checked below
         value = get_setting(name)
         if isinstance(default, dict):
             ok = isinstance(value, dict) and all(_positive_number(name, v) for v in value.values())
@@ -93,6 +132,39 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 f"ETL_CHILD_NICE must be a whole number from 0 to 19, not {nice!r}",
                 hint="19 (the default) lets the web tier and the worker go first; 0: the worker's own priority",
                 id="etl.E003",
+            )
+        )
+    roots = get_setting("ETL_REPORT_ROOTS")
+    if roots is not None and (
+        not isinstance(roots, list | tuple)
+        or not all(isinstance(r, str | Path) and str(r).startswith("/") for r in roots)
+    ):
+        errors.append(
+            Error(
+                f"ETL_REPORT_ROOTS must be a list of absolute folders, not {roots!r}",
+                hint="e.g. ETL_REPORT_ROOTS=/srv/resync in the environment (comma-separated)",
+                id="etl.E005",
+            )
+        )
+    table = get_setting("ETL_COMMANDS")
+    bad = (
+        [repr(table)]
+        if not isinstance(table, dict)
+        else [
+            repr(name)
+            for name, argv in table.items()
+            if not (isinstance(name, str) and COMMAND_NAME.fullmatch(name))
+            or not isinstance(argv, list | tuple)
+            or not argv
+            or not all(isinstance(a, str) and a for a in argv)
+        ]
+    )
+    if bad:
+        errors.append(
+            Error(
+                f"ETL_COMMANDS must map names (lower-case slugs) to non-empty argv lists; wrong: {', '.join(bad)}",
+                hint='e.g. ETL_COMMANDS = {"maps-legacy": ["/opt/maps/bin/fetch", "-q"]} (JSON in the environment)',
+                id="etl.E004",
             )
         )
     return errors

@@ -13,22 +13,9 @@ from django.utils.translation import gettext as _
 
 from etl import events
 from etl.models import FINAL_STATUSES, Job, LogLine, Status
+from etl.shapes import job_detail_out, log_lines_out
 
 STATUS_ORDER = (Status.SUCCESS, Status.ERROR, Status.CANCELLED, Status.RUNNING, Status.PENDING)
-
-
-def log_payload(line: LogLine) -> dict[str, Any]:
-    """Return the client payload of ``line`` (DESIGN.md §4.2 ``log`` plus ``seq``)."""
-    message = events.log_message(
-        job_id=line.job_id,
-        seq=line.seq,
-        level=line.level,
-        system=line.system,
-        message=line.message,
-        timestamp=line.timestamp,
-    )
-    payload: dict[str, Any] = message["payload"]
-    return payload
 
 
 def log_page_after(
@@ -38,7 +25,7 @@ def log_page_after(
     qs = LogLine.objects.filter(job_id=job_id, seq__gt=after_seq)
     if until_seq is not None:
         qs = qs.filter(seq__lte=until_seq)
-    return [log_payload(line) for line in qs.order_by("seq")[:limit]]
+    return log_lines_out(list(qs.order_by("seq")[:limit]))
 
 
 def job_exists(*, job_id: int) -> bool:
@@ -168,22 +155,6 @@ def log_text_page(*, job_id: int, after_seq: int, limit: int = 5000) -> tuple[st
 
 
 def job_panel(*, job_id: int) -> dict[str, Any] | None:
-    """Return what the live panel of job ``job_id`` starts from (None when the job does not exist)."""
-    job = Job.objects.filter(pk=job_id).first()
-    if job is None:
-        return None
-    return {
-        "job_id": job.pk,
-        "kind": job.kind,
-        "systems": list(job.systems),
-        "status": job.status,
-        "progress": job.progress,
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "duration_seconds": job.duration_seconds,
-        "error_summary": job.error_summary[:500],
-        "steps": [
-            {"system": s.system.code, "status": s.status, "progress": s.progress, "lines": s.line_count}
-            for s in job.steps.select_related("system").order_by("order")
-        ],
-    }
+    """Return the job the live panel of job ``job_id`` starts from, shaped as the API shapes it (None if absent)."""
+    job = Job.objects.select_related("created_by").prefetch_related("steps__system").filter(pk=job_id).first()
+    return None if job is None else job_detail_out(job)

@@ -1,17 +1,13 @@
 """Websocket consumers of live jobs: ``/ws`` (every job) and ``/ws/jobs/<id>`` (one job), DESIGN.md §4.2.
 
-The consumer authenticates, joins groups and relays the events that ``etl.events``
-publishes; the database is the source of truth for log lines. Each subscription
-remembers the last ``seq`` it sent: older live lines are dropped (duplicates),
-a jump in ``seq`` (a channel-layer message lost under load) is filled from the
-database before the live line goes out, so a client never sees a gap.
+The consumer authenticates, joins groups and relays what ``etl.events`` publishes: runs of log
+lines go through the connection's ``etl.logstream.LogStream`` (sequence, gap-fill from the
+database, batching), every other message straight to the client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import json
 import logging
 from typing import Any
@@ -23,14 +19,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from core.errors import RateLimited, ResyncError
 from etl import console_selectors, events
+from etl.logstream import LogStream, dumps
 from etl.ratelimit import rate_check
 
 log = logging.getLogger("resync.etl.consumers")
 
 
-PAGE = 1000  # lines per database page when catching up
-FLUSH_SECONDS = 0.075  # batched clients get at most ~13 frames/s per job
-MAX_BATCH = 2000  # a fuller buffer is flushed at once
 MAX_FRAME_BYTES = 16 * 1024
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -77,7 +71,7 @@ def _cancel(job_id: int, user: Any) -> str:
 
 
 class JobEventsConsumer(AsyncWebsocketConsumer):
-    """Relay job events to one browser or app; resume log streams without gap or duplicate."""
+    """Relay job events to one browser or app; its log lines go through a ``LogStream``."""
 
     groups: list[str]
 
@@ -85,19 +79,16 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.groups = []
         self.single_job: int | None = None
-        self.batch = False
-        self.sent_seq: dict[int, int] = {}  # subscribed job -> last seq handed to the client
-        # Batched clients: per job, JSON fragments of lines (``{..},{..}``) and how many lines they hold.
-        self.buffer: dict[int, list[str]] = {}
-        self.buffered = 0
         self.is_open = False
         self.closing = asyncio.Event()
-        self.flush_lock = asyncio.Lock()  # batches and the status after them leave in order
+        self.stream = LogStream(
+            send=self._send_text, read_page=database_sync_to_async(console_selectors.log_page_after)
+        )
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # The batch flusher lives exactly as long as the connection, owned by a TaskGroup.
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._flush_loop())
+            tg.create_task(self.stream.flush_until(self.closing))
             try:
                 await super().__call__(scope, receive, send)
             finally:
@@ -130,9 +121,8 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         if self.single_job is not None:
             query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
             raw = query.get("last_seq", ["0"])[0]
-            last = int(raw) if raw.isdigit() else 0
-            self.batch = query.get("batch", ["0"])[0] in ("1", "true")
-            await self._subscribe(self.single_job, last)
+            self.stream.batch = query.get("batch", ["0"])[0] in ("1", "true")
+            await self._subscribe(self.single_job, int(raw) if raw.isdigit() else 0)
 
     async def disconnect(self, code: int) -> None:
         self.is_open = False
@@ -168,9 +158,9 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
     async def _handle(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
         if kind == "hello":
-            self.batch = frame.get("batch") is True
+            self.stream.batch = frame.get("batch") is True
             can_cancel = await _has_perm(self.scope["user"], "etl.cancel_job")
-            await self._send_json({"type": "hello", "payload": {"batch": self.batch, "can_cancel": can_cancel}})
+            await self._send_json({"type": "hello", "payload": {"batch": self.stream.batch, "can_cancel": can_cancel}})
         elif kind == "ping":
             await self._send_json({"type": "pong", "payload": {}})
         elif kind == "subscribe":
@@ -181,9 +171,7 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
                 raise ClientError("job_not_found", f"job {job_id} not found")
             await self._subscribe(job_id, last_seq)
         elif kind == "unsubscribe":
-            job_id = _job_id(frame.get("job_id"))
-            self.sent_seq.pop(job_id, None)
-            self.buffer.pop(job_id, None)
+            self.stream.unsubscribe(_job_id(frame.get("job_id")))
         elif kind == "cancel":
             job_id = _job_id(frame.get("job_id"))
             if not await _has_perm(self.scope["user"], "etl.cancel_job"):
@@ -193,160 +181,40 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         else:
             raise ClientError("unknown_type", f"unknown frame type {kind[:40]!r}")
 
-    # --- log streams --------------------------------------------------------------------
     async def _subscribe(self, job_id: int, last_seq: int) -> None:
         """Send the lines after ``last_seq`` from the database, then the job's state; live lines follow."""
-        await self._flush()
-        self.buffer.pop(job_id, None)
-        self.sent_seq[job_id] = last_seq
-        await self._fill(job_id, until_seq=None)
-        await self._flush()
+        await self.stream.subscribe(job_id, last_seq)
         for message in await database_sync_to_async(console_selectors.job_state_messages)(job_id=job_id):
             await self._send_json(message)
 
-    async def _fill(self, job_id: int, *, until_seq: int | None) -> None:
-        """Send the stored lines after the last one sent (up to ``until_seq``), page by page."""
-        while True:
-            after = self.sent_seq[job_id]
-            page = await database_sync_to_async(console_selectors.log_page_after)(
-                job_id=job_id, after_seq=after, limit=PAGE, until_seq=until_seq
-            )
-            if not page:
-                return
-            await self._emit_lines(job_id, page)
-            if len(page) < PAGE:
-                return
-
-    async def _emit_lines(self, job_id: int, lines: list[dict[str, Any]]) -> None:
-        self.sent_seq[job_id] = lines[-1]["seq"]
-        if self.batch:
-            await self._buffer(job_id, _dumps(lines)[1:-1], len(lines))
-            return
-        for line in lines:
-            await self._send_json({"type": "log", "payload": line})
-
-    async def _buffer(self, job_id: int, fragment: str, count: int) -> None:
-        self.buffer.setdefault(job_id, []).append(fragment)
-        self.buffered += count
-        if self.buffered >= MAX_BATCH:
-            await self._flush()
-
+    # --- what etl.events publishes --------------------------------------------------------
     async def etl_lines(self, event: dict[str, Any]) -> None:
-        """Relay a contiguous run of log lines published pre-serialised (``lines``: a JSON array).
-
-        The common case (the next lines of a followed job, batched client) costs one string append per
-        client: the lines are neither parsed nor serialised again, so fan-out stays cheap.
-        """
-        job_id, first, last, raw = (
-            event.get("job_id"),
-            event.get("first_seq"),
-            event.get("last_seq"),
-            event.get("lines"),
-        )
-        if not (isinstance(job_id, int) and isinstance(first, int) and isinstance(last, int) and isinstance(raw, str)):
-            return
-        if not self.is_open or job_id not in self.sent_seq or last <= self.sent_seq[job_id]:
-            return
-        if self.batch and first == self.sent_seq[job_id] + 1 and raw.startswith("[") and raw.endswith("]"):
-            self.sent_seq[job_id] = last
-            await self._buffer(job_id, raw[1:-1], last - first + 1)
-            return
-        payloads = json.loads(raw)  # overlap, gap or a seed-format client: the general path
-        if isinstance(payloads, list) and payloads:
-            await self._live_lines(payloads)
-
-    async def _live_line(self, payload: dict[str, Any]) -> None:
-        job_id = payload.get("job_id")
-        if not isinstance(job_id, int) or job_id not in self.sent_seq:
-            return  # /ws relays logs only of subscribed jobs
-        seq = int(payload.get("seq", 0))
-        last = self.sent_seq[job_id]
-        if seq <= last:
-            return  # already sent from the database
-        if seq > last + 1:
-            # A live message was lost (layer capacity, expiry): the database has the gap.
-            await self._fill(job_id, until_seq=seq - 1)
-            if seq <= self.sent_seq[job_id]:
-                return
-        await self._emit_lines(job_id, [payload])
-
-    async def etl_event(self, event: dict[str, Any]) -> None:
-        """Relay one event published by ``etl.events``."""
-        await self._relay(event.get("message"))
+        """Hand a run of one job's log lines to the stream (it sends only those the client follows)."""
+        if self.is_open:
+            await self.stream.live(
+                job_id=event["job_id"], first_seq=event["first_seq"], last_seq=event["last_seq"], lines=event["lines"]
+            )
 
     async def etl_events(self, event: dict[str, Any]) -> None:
-        """Relay a runner batch published as one channel-layer message (one layer hop per batch, not per line)."""
-        messages = event.get("messages")
-        run: list[dict[str, Any]] = []  # consecutive log lines of one job, handled together
-        for message in messages if isinstance(messages, list) else ():
-            payload = message.get("payload") if isinstance(message, dict) else None
-            if message.get("type") == "log" and isinstance(payload, dict) and isinstance(payload.get("seq"), int):
-                if run and run[0].get("job_id") != payload.get("job_id"):
-                    await self._live_lines(run)
-                    run = []
-                run.append(payload)
-                continue
-            if run:
-                await self._live_lines(run)
-                run = []
-            await self._relay(message)
-        if run:
-            await self._live_lines(run)
-
-    async def _live_lines(self, payloads: list[dict[str, Any]]) -> None:
-        job_id = payloads[0].get("job_id")
-        if not self.is_open or not isinstance(job_id, int) or job_id not in self.sent_seq:
-            return
-        last = self.sent_seq[job_id]
-        fresh = [p for p in payloads if p["seq"] > last]
-        contiguous = all(b["seq"] == a["seq"] + 1 for a, b in itertools.pairwise(fresh))
-        if not fresh or not contiguous:
-            for payload in fresh:
-                await self._live_line(payload)
-            return
-        if fresh[0]["seq"] > last + 1:
-            await self._fill(job_id, until_seq=fresh[0]["seq"] - 1)
-            fresh = [p for p in fresh if p["seq"] > self.sent_seq[job_id]]
-        if fresh:
-            await self._emit_lines(job_id, fresh)
-
-    async def _relay(self, message: Any) -> None:
-        if not isinstance(message, dict) or not self.is_open:
-            return
-        if message.get("type") == "log":
-            await self._live_line(message.get("payload") or {})
-            return
-        job_id = (message.get("payload") or {}).get("job_id")
-        if message.get("type") == "job_complete" and job_id in self.sent_seq:
-            # The last lines' live messages may have been dropped and no later line will reveal
-            # the gap: read the tail from the database before saying the job is over.
-            await self._fill(job_id, until_seq=None)
-        await self._flush()  # a status never overtakes the lines before it
-        await self._send_json(message)
+        """Relay ``status`` and ``job_complete`` messages, in order, after the lines sent before them."""
+        for message in event["messages"]:
+            if not self.is_open:
+                return
+            job_id = message["payload"]["job_id"]
+            if message["type"] == "job_complete" and self.stream.follows(job_id):
+                # The last lines' live messages may have been dropped and no later line will reveal
+                # the gap: read the tail from the database before saying the job is over.
+                await self.stream.catch_up(job_id)
+            await self.stream.flush()  # a status never overtakes the lines before it
+            await self._send_json(message)
 
     # --- sending -------------------------------------------------------------------------
-    async def _flush(self) -> None:
-        async with self.flush_lock:
-            if not self.buffer:
-                return
-            pending, self.buffer, self.buffered = self.buffer, {}, 0
-            for job_id, fragments in pending.items():
-                lines = ",".join(f for f in fragments if f)
-                if lines and self.is_open:
-                    await self.send(
-                        text_data=f'{{"type":"log_batch","payload":{{"job_id":{job_id},"lines":[{lines}]}}}}'
-                    )
-
-    async def _flush_loop(self) -> None:
-        while not self.closing.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.closing.wait(), FLUSH_SECONDS)
-            if self.is_open:
-                await self._flush()
-
     async def _send_json(self, message: dict[str, Any]) -> None:
+        await self._send_text(dumps(message))
+
+    async def _send_text(self, text: str) -> None:
         if self.is_open:
-            await self.send(text_data=_dumps(message))
+            await self.send(text_data=text)
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         """Send a frame; a client gone before its disconnect event arrives is the same as gone after it.
@@ -359,7 +227,3 @@ class JobEventsConsumer(AsyncWebsocketConsumer):
         except (Disconnected, OSError):
             self.is_open = False
             self.closing.set()
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

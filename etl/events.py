@@ -1,15 +1,20 @@
 """Realtime events of jobs (DESIGN.md §4.2), published to the channel layer after commit.
 
-Every event goes through :func:`publish` (or :func:`publish_many`), so the
-transport can change in one place. Groups: ``etl.jobs`` (everything) and
-``etl.job.<id>`` (one job). Channel-layer messages are envelopes
-``{"type": "etl.events", "messages": [...]}`` holding the client-facing
-messages in order; a consumer relays each one to its websocket.
+Every event goes through :func:`publish` (or :func:`publish_many`), so the transport can change
+in one place. Groups: ``etl.jobs`` (everything) and ``etl.job.<id>`` (one job). One publish
+becomes at most two kinds of channel-layer message, each sent to both groups:
+
+- ``{"type": "etl.lines", "job_id", "first_seq", "last_seq", "lines": "<JSON array>"}``: a
+  contiguous run of the job's log lines (up to ``LINES_PER_MESSAGE``), shaped by
+  :func:`etl.shapes.log_line_out` and serialised once for every subscriber;
+- ``{"type": "etl.events", "messages": [...]}``: the other client-facing messages (``status``,
+  ``job_complete``), in order.
+
+A consumer hands ``etl.lines`` to its ``etl.logstream.LogStream`` and relays ``etl.events``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -18,6 +23,8 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.db import transaction
+
+from etl.shapes import LineRow, log_lines_out
 
 log = logging.getLogger("resync.etl.events")
 
@@ -32,24 +39,9 @@ def job_group(job_id: int) -> str:
     return f"etl.job.{job_id}"
 
 
-@functools.lru_cache(maxsize=64)  # lines read together share one timestamp
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def log_message(*, job_id: int, seq: int, level: str, system: str, message: str, timestamp: datetime) -> dict[str, Any]:
-    """Return a ``log`` event (``seq`` lets late subscribers resume without gap or duplicate)."""
-    return {
-        "type": "log",
-        "payload": {
-            "job_id": job_id,
-            "level": level,
-            "sistema": system.upper(),
-            "mensagem": message,
-            "timestamp": _iso(timestamp),
-            "seq": seq,
-        },
-    }
+    """Return a ``log`` event of a line just stored (its payload is shaped when it is published)."""
+    return {"type": "log", "line": LineRow(job_id, seq, level, system, message, timestamp)}
 
 
 def status_message(*, job_id: int, system: str, status: str, progress: int, message: str) -> dict[str, Any]:
@@ -78,15 +70,10 @@ def job_complete_message(*, job_id: int, status: str, duration_seconds: float | 
     }
 
 
-def _send(job_id: int, messages: Sequence[dict[str, Any]]) -> None:
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is None:
-        return
+def _layer_messages(job_id: int, messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     # Log lines travel as one pre-serialised run per batch: the in-memory layer deep-copies every
     # message for every subscriber, and a JSON string copies for nothing (bench/ws_fanout.py).
-    lines = [m["payload"] for m in messages if m["type"] == "log"]
+    lines = log_lines_out([m["line"] for m in messages if m["type"] == "log"])
     others = [m for m in messages if m["type"] != "log"]
     batch: list[dict[str, Any]] = []
     for start in range(0, len(lines), LINES_PER_MESSAGE):
@@ -102,14 +89,23 @@ def _send(job_id: int, messages: Sequence[dict[str, Any]]) -> None:
         )
     for start in range(0, len(others), ENVELOPE_SIZE):
         batch.append({"type": "etl.events", "messages": others[start : start + ENVELOPE_SIZE]})
+    return batch
 
-    async def send_all() -> None:
+
+def _send(job_id: int, messages: Sequence[dict[str, Any]]) -> None:
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all(batch: list[dict[str, Any]]) -> None:
         for event in batch:
             await layer.group_send(ALL_JOBS_GROUP, event)
             await layer.group_send(job_group(job_id), event)
 
     try:
-        async_to_sync(send_all)()
+        async_to_sync(send_all)(_layer_messages(job_id, messages))
     except Exception:  # a realtime hiccup must never fail the job; lines stay in the database
         log.warning("etl: publishing %s event(s) of job %s failed", len(messages), job_id, exc_info=True)
 

@@ -48,21 +48,3 @@ class JobStateConflict(ConflictError):
     """The job is not in a state that allows this."""
 
     code = "job_state"
-
-
-class RateLimited(EtlError):
-    """Too many requests by this user; retry later."""
-
-    status_code = 429
-    code = "rate_limited"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many requests; retry in {retry_after} s")
-        self.retry_after = retry_after
-
-
-class BodyTooLarge(EtlError):
-    """The request body is larger than the API accepts."""
-
-    status_code = 413
-    code = "payload_too_large"

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+
+# A system code is a slug that cannot start with "-": it reaches a command line as a value.
+SYSTEM_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 class System(models.Model):
     """A fund-administration system the pipeline pulls reports from."""
 
-    code = models.SlugField(max_length=40, unique=True, help_text="e.g. amplis, maps, fidc")
+    code = models.SlugField(
+        max_length=40,
+        unique=True,
+        validators=[RegexValidator(rf"\A{SYSTEM_CODE.pattern}\Z", "a lower-case slug that does not start with -")],
+        help_text="e.g. amplis, maps, fidc",
+    )
     name = models.CharField(max_length=120)
     active = models.BooleanField(default=True)
     options = models.JSONField(default=dict, blank=True, help_text="validated per system (the 'opcao')")
-    command = models.JSONField(
-        default=list, blank=True, help_text="argv of the step; empty runs the bundled pipeline (python -m etl.pipeline)"
+    command_name = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="one of the commands configured in ETL_COMMANDS; empty runs the bundled pipeline",
     )
     base_url = models.URLField(blank=True, help_text="reports server used when a credential has no URL")
     updated_at = models.DateTimeField(auto_now=True)

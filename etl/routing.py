@@ -8,6 +8,9 @@ from django.urls import path
 
 from etl.consumers import JobEventsConsumer
 
+# Following a job's log needs this permission, at the handshake and for as long as the socket stays open.
+VIEW_PERMISSION = "etl.view_job"
+
 websocket_urlpatterns: list[Any] = [
     path("ws", JobEventsConsumer.as_asgi()),
     path("ws/jobs/<int:job_id>", JobEventsConsumer.as_asgi()),

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, StrictBool, StrictStr
+from pydantic import ConfigDict, StrictBool
 
+from core.fields import DbId, DbInt, MaxChars, SafeStr, column_max
 from core.schemas import Out, Page, PageIn
+from etl.models import Fund, Job, PathConfig, System
+
+# Every string the etl API takes, body, query or path: no control character, at most its column's length.
+SystemRef = Annotated[SafeStr, column_max(System, "code")]  # a system's code or its numeric id
+SystemCode = Annotated[SafeStr, column_max(System, "code")]
+FundCode = Annotated[SafeStr, column_max(Fund, "code")]
+DateText = Annotated[SafeStr, MaxChars(10)]  # YYYY-MM-DD; range and future checked by the service
+PathKind = Annotated[SafeStr, column_max(PathConfig, "kind")]
 
 
 class Strict(Schema):
@@ -27,24 +36,25 @@ class SystemOut(Schema):
 
 
 class OptionIn(Strict):
-    opcao: StrictStr
-    valor: Any
+    opcao: Annotated[SafeStr, MaxChars(60)]
+    valor: Any  # checked against the option's spec (etl.catalog): a bool, a bounded int or one of its choices
 
 
 class ExecuteIn(Strict):
-    sistemas: list[StrictStr]
-    data_inicial: StrictStr
-    data_final: StrictStr | None = None
+    sistemas: list[SystemCode] = Field(..., max_length=100)
+    data_inicial: DateText
+    data_final: DateText | None = None
 
 
 class ExecuteOneIn(Strict):
-    data_inicial: StrictStr
-    data_final: StrictStr | None = None
+    data_inicial: DateText
+    data_final: DateText | None = None
 
 
 class StepOut(Out):
     id: int
     sistema: str
+    sistema_id: str
     ordem: int
     status: str
     progresso: int
@@ -80,16 +90,20 @@ class JobDetailOut(JobOut):
 
 
 class LogLineOut(Out):
+    """One log line, the payload of a websocket ``log`` frame too (``etl.shapes.log_line_out``)."""
+
+    job_id: int
     seq: int
-    timestamp: dt.datetime
     level: str
-    sistema: str
+    sistema: str = Field(..., description="the system's name as operators read it, e.g. MAPS")
+    sistema_id: str = Field(..., description="the system's stored code, e.g. maps")
     mensagem: str
+    timestamp: str = Field(..., json_schema_extra={"format": "date-time"}, examples=["2025-01-15T10:30:00.000Z"])
 
 
 class FundIn(Strict):
-    code: StrictStr
-    name: StrictStr = ""
+    code: FundCode
+    name: Annotated[SafeStr, column_max(Fund, "name")] = ""
     active: StrictBool = True
 
 
@@ -101,12 +115,12 @@ class FundOut(Schema):
 
 
 class FundsActiveIn(Strict):
-    ids: list[int]
+    ids: list[DbId] = Field(..., max_length=10_000)
     ativo: StrictBool
 
 
 class PathIn(Strict):
-    path: StrictStr
+    path: Annotated[SafeStr, column_max(PathConfig, "path")]
 
 
 class PathOut(Schema):
@@ -119,20 +133,25 @@ class CountOut(Schema):
 
 
 class JobFilter(PageIn):
-    status: str | None = None
-    sistema: str | None = None
+    status: Annotated[SafeStr, column_max(Job, "status")] | None = None
+    sistema: SystemCode | None = None
     data_de: dt.date | None = None
     data_ate: dt.date | None = None
 
 
 class PortfolioFilter(Schema):
     data: dt.date | None = None
-    sistema: str | None = None
-    fundo: str | None = None
+    sistema: SystemCode | None = None
+    fundo: FundCode | None = None
 
 
 class FundFilter(PageIn):
-    q: str = ""
+    q: Annotated[SafeStr, column_max(Fund, "name")] = ""
+
+
+class LogWindow(Schema):
+    after_seq: DbInt = 0
+    limit: DbInt = 500
 
 
 class JobPage(Page[JobOut]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import defaultdict
 from typing import Any
@@ -15,7 +16,19 @@ from django.utils import timezone
 
 from etl import catalog, conf
 from etl.exceptions import JobNotFound, SystemNotFound
-from etl.models import FINAL_STATUSES, Credential, Fund, Job, JobStep, LogLine, PathConfig, Position, Status, System
+from etl.models import (
+    FINAL_STATUSES,
+    SYSTEM_CODE,
+    Credential,
+    Fund,
+    Job,
+    JobStep,
+    LogLine,
+    PathConfig,
+    Position,
+    Status,
+    System,
+)
 
 
 def system_list(*, active_only: bool = False) -> QuerySet[System]:
@@ -24,10 +37,18 @@ def system_list(*, active_only: bool = False) -> QuerySet[System]:
     return qs.filter(active=True) if active_only else qs
 
 
-def system_get(*, system_id: int | str) -> System:
-    """Return one system by id or code."""
+_SYSTEM_ID = re.compile(r"[0-9]{1,18}")  # inside a bigint
+
+
+def system_get(*, system_id: int | str, queryset: QuerySet[System] | None = None) -> System:
+    """Return one system by id or code (from ``queryset``, e.g. one that locks the row)."""
+    qs = System.objects.all() if queryset is None else queryset
     key = str(system_id)
-    found = System.objects.filter(pk=int(key)).first() if key.isdigit() else System.objects.filter(code=key).first()
+    found = None
+    if _SYSTEM_ID.fullmatch(key):
+        found = qs.filter(pk=int(key)).first()
+    elif SYSTEM_CODE.fullmatch(key):  # anything else names no system: never sent to the database
+        found = qs.filter(code=key).first()
     if found is None:
         raise SystemNotFound(f"system {system_id!r} not found")
     return found
@@ -76,7 +97,7 @@ def job_list(
     tz = timezone.get_current_timezone()
     if date_from:
         qs = qs.filter(created_at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
-    if date_to:
+    if date_to and date_to < dt.date.max:  # the last day there is bounds nothing
         qs = qs.filter(created_at__lt=dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
     return qs
 

@@ -1,4 +1,4 @@
-"""Huey tasks of etl: thin wrappers over the runner and the reaper."""
+"""Huey tasks of etl: thin wrappers over the runner and the services."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from huey.contrib.djhuey import db_task
 from core.periodic import every_seconds
 from etl import conf
 from etl.runner.job import run_job
-from etl.runner.reaper import jobs_reap
+from etl.services import jobs_reap
 
 
 @db_task(retries=0)

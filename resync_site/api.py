@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, Literal
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.db.utils import InterfaceError as DatabaseInterfaceError
 from django.db.utils import OperationalError as DatabaseOperationalError
@@ -19,9 +22,31 @@ from core.errors import PayloadTooLarge, RateLimited, ResyncError
 from etl.api import router as etl_router
 from resync_site.auth import API_AUTH
 from resync_site.health import liveness_payload
+from resync_site.openapi import declare_errors
 from tws.api import router as tws_router
 
-api = NinjaAPI(
+
+def _docs_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Open /api/docs and /api/openapi.json to staff only, unless RESYNC_API_DOCS_PUBLIC (development)."""
+
+    @functools.wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if settings.RESYNC_API_DOCS_PUBLIC or (user.is_active and user.is_staff):
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+    return guarded
+
+
+class ResyncAPI(NinjaAPI):
+    """The NinjaAPI whose OpenAPI document declares every error answer with the one error body."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
+        return declare_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = ResyncAPI(
     title="Resync API",
     version="1.0",
     description="Operations console for HCL Workload Automation and the ETL pipelines.",
@@ -29,6 +54,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
+    docs_decorator=_docs_access,
 )
 api.add_router("/audit", audit_router)
 api.add_router("/flags", cachemig_router)
@@ -41,9 +67,16 @@ def error(request: HttpRequest, status: int, detail: Any, code: str, **extra: An
     return api.create_response(request, {"detail": detail, "code": code, **extra}, status=status)
 
 
+_SOURCES = ("body", "query", "path", "form", "header", "cookie", "file")
+
+
 def _field_name(loc: list[Any]) -> str:
-    # ninja locations look like ["body", "payload", "data_inicial"]; drop the plumbing.
-    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path", "form")]
+    """Return the field as the client sent it: ``["body", "payload", "path"]`` is ``path``, ``["query", "q"]`` ``q``."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in _SOURCES:
+        source, parts = parts[0], parts[1:]
+        if source in ("body", "form") and len(parts) > 1:
+            parts = parts[1:]  # the view's parameter (``payload``), not a name the client knows
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 

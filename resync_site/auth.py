@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.helpers import get_client_ip_address
+from django.conf import settings
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 
+from core.rates import rate_check
 from resync_site.services import token_authenticate
 
 
@@ -16,6 +19,13 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         found = token_authenticate(token)
         if found is None:
+            # Guessing tokens costs a budget per address: past it, 429 instead of another lookup.
+            rate_check(
+                "api.bad_token",
+                f"ip:{get_client_ip_address(request)}",
+                limit=settings.RESYNC_BAD_TOKEN_LIMIT,
+                window_seconds=60,
+            )
             return None
         request.user = found.user
         return found.user

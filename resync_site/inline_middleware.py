@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from csp.middleware import CSPMiddleware as _CSP
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as _Authentication
 from django.contrib.messages.middleware import MessageMiddleware as _Messages
@@ -148,3 +149,7 @@ class MessageMiddleware(InlineHooks, _Messages):
 
 class XFrameOptionsMiddleware(InlineHooks, _XFrameOptions):
     pass
+
+
+class CSPMiddleware(InlineHooks, _CSP):
+    """Content-Security-Policy on every response (django-csp): it only writes a header."""

@@ -8,10 +8,13 @@ commands) drives these phases; nothing here runs at import time or from
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -22,6 +25,7 @@ from django.utils.module_loading import import_string
 
 from core.errors import KeyRingError
 from core.keyring import load_keyring
+from core.redaction import register_secret
 from resync_site.hooks import declared
 
 log = logging.getLogger("resync.lifecycle")
@@ -59,9 +63,36 @@ def _probe_pooled_database(params: dict[str, Any]) -> None:
     ).close()
 
 
+# The platform's own secrets, by the variables that carry them: masked in every log line (a step's output
+# included) should anything print them. The children never receive them (etl.runner.plan.inherited_env).
+PLATFORM_SECRET_VARIABLES = (
+    "SECRET_KEY",
+    "RESYNC_OBSERVABILITY_TOKEN",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CACHEMIG_NEW_CACHE_URL",
+    "TWS_PASSWORD",
+    "AUDIT_KEYRING",
+)
+
+
+def register_platform_secrets() -> None:
+    """Register the platform's secrets with the redaction filter (values, and the passwords inside URLs)."""
+    values = [os.environ.get(name, "") for name in PLATFORM_SECRET_VARIABLES]
+    values += [str(settings.SECRET_KEY), str(getattr(settings, "RESYNC_OBSERVABILITY_TOKEN", "") or "")]
+    values += [str(db.get("PASSWORD") or "") for db in settings.DATABASES.values()]
+    for value in list(values):
+        if "://" in value:
+            with contextlib.suppress(ValueError):
+                values.append(urlsplit(value).password or "")
+    for value in values:
+        register_secret(value)
+
+
 def initialize_core_systems() -> None:
     """Fail fast unless the database, migrations and key ring are usable."""
     started = _phase("initialize_core_systems")
+    register_platform_secrets()
     connection = connections[DEFAULT_DB_ALIAS]
     try:
         _probe_pooled_database(connection.settings_dict)

@@ -1,4 +1,4 @@
-"""JSON log lines on stdout with correlation ids and secrets masked."""
+"""Log lines on stdout (JSON, or one readable line on a terminal) with correlation ids and secrets masked."""
 
 from __future__ import annotations
 
@@ -64,3 +64,51 @@ class JsonFormatter(_BaseJsonFormatter):
             log_record["msg"] = log_record.pop("message")
         if record.exc_text and "exc_info" in log_record:
             log_record["exc_info"] = redact_text(str(log_record["exc_info"]))
+
+
+class ConsoleFormatter(logging.Formatter):
+    """Format a record as one line a person reads: time, level, logger, message, correlation id, extras.
+
+    Colours (by level) only when ``colour`` is on: the settings turn it on when stdout is a terminal.
+    """
+
+    COLOURS = {
+        "DEBUG": "\x1b[2m",
+        "INFO": "\x1b[36m",
+        "WARNING": "\x1b[33m",
+        "ERROR": "\x1b[31m",
+        "CRITICAL": "\x1b[1;31m",
+    }
+    RESET = "\x1b[0m"
+
+    def __init__(self, *args: Any, colour: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.colour = colour
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created).astimezone().strftime("%H:%M:%S.%f")[:-3]
+        level = f"{record.levelname:<7}"
+        if self.colour:
+            level = f"{self.COLOURS.get(record.levelname, '')}{level}{self.RESET}"
+        parts = [moment, level, f"{record.name}:", record.getMessage()]
+        correlation_id = getattr(record, "correlation_id", None)
+        if correlation_id:
+            parts.append(f"cid={correlation_id}")
+        parts.extend(
+            f"{key}={value}" for key, value in vars(record).items() if key not in _STANDARD and not key.startswith("_")
+        )
+        line = " ".join(parts)
+        if record.exc_text:
+            line = f"{line}\n{record.exc_text}"
+        elif record.exc_info:
+            line = f"{line}\n{redact_text(self.formatException(record.exc_info))}"
+        return line
+
+
+def log_format(*, requested: str, production: bool, stdout_is_terminal: bool) -> str:
+    """Return ``json`` or ``console``: ``LOG_FORMAT`` when set (never console in production), else by the terminal."""
+    if production:
+        return "json"
+    if requested in {"json", "console"}:
+        return requested
+    return "console" if stdout_is_terminal else "json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import threading
@@ -19,8 +20,28 @@ from resync_site.hooks import declared
 log = logging.getLogger("resync.serve")
 
 
+def first_tour(base: str) -> str:
+    """Return the first steps shown after start-up, in the console's language (pt-BR unless LANG says English)."""
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    language = "en" if os.environ.get("LANG", "").lower().startswith("en") else settings.LANGUAGE_CODE
+    with translation.override(language):
+        steps = [
+            _("First steps:"),
+            _("1. Log in at %(url)s as admin (password: RESYNC_ADMIN_PASSWORD, or the one printed at set-up).")
+            % {"url": f"{base}/admin/"},
+            _("2. The admin's home page is the operations dashboard: TWS, ETL, flags, cache and audit at a glance."),
+            _("3. Start a demo run (ETL pipelines > Systems > Run now) and follow its log live."),
+            _("4. Open a TWS job in ERROR (Workload scheduler > Jobs in plan, status ERROR) and read its joblog."),
+            _("5. The REST API and its documentation: %(url)s") % {"url": f"{base}/api/docs"},
+        ]
+    return "\n".join(f"  {line}" for line in steps)
+
+
 def own_process(runner: Runner, *, stderr: OutputWrapper) -> None:
     """Check the core systems (exit 2 with the reason when one is unusable), then run ``runner`` until stopped."""
+    log.info("logs: %s format (LOG_FORMAT)", settings.LOG_FORMAT, extra={"log_format": settings.LOG_FORMAT})
     try:
         lifecycle.initialize_core_systems()
     except lifecycle.StartupError as exc:
@@ -147,6 +168,8 @@ class Runner:
         log.info("serve: ready at %s", base, extra={"url": base})
         # The banner is for the person at the terminal: stderr, so stdout stays pure JSON lines.
         print(f"Resync is ready: {base}/admin/  {base}/api/docs  {base}/health/detailed", file=sys.stderr, flush=True)
+        if not settings.PRODUCTION:
+            print(first_tour(base), file=sys.stderr, flush=True)
 
     async def _stop_intake(self) -> None:
         if self.daphne is None:

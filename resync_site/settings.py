@@ -8,13 +8,17 @@ layer and local caches. ``production`` requires ``SECRET_KEY``,
 
 from __future__ import annotations
 
+import datetime
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from resync_site.logging import log_format
 
 django_stubs_ext.monkeypatch()  # lets admin.ModelAdmin[Model] and friends be subscripted at run time
 
@@ -82,11 +86,14 @@ INSTALLED_APPS = [
     "tws",
     "etl",
     "resync_site",
+    "axes",
+    "csp",
+    "ninja",  # Swagger UI from the installed package, not a CDN
 ]
 
-# A bundled-pipeline child (etl's runner sets RESYNC_PROCESS_ROLE=pipeline) only loads positions through
-# etl's models: with just the apps they need, django.setup() costs ~0.5 s of CPU instead of ~1.3 s,
-# and the operators run a pipeline every few seconds.
+# The bundled pipeline run by hand with RESYNC_PROCESS_ROLE=pipeline only loads positions through etl's
+# models: with just the apps they need, django.setup() costs ~0.5 s of CPU instead of ~1.3 s. (Run by the
+# runner it sets up no Django at all: it hands the positions to the worker.)
 RESYNC_PROCESS_ROLE = env.str("RESYNC_PROCESS_ROLE", default="")
 if RESYNC_PROCESS_ROLE not in {"", "pipeline"}:
     raise ImproperlyConfigured(f"RESYNC_PROCESS_ROLE must be empty or pipeline, not {RESYNC_PROCESS_ROLE!r}")
@@ -108,7 +115,10 @@ MIDDLEWARE = [
     "resync_site.middleware.UserContextMiddleware",
     "resync_site.inline_middleware.MessageMiddleware",
     "resync_site.inline_middleware.XFrameOptionsMiddleware",
+    "resync_site.inline_middleware.CSPMiddleware",
     "resync_site.inline_middleware.PrometheusAfterMiddleware",
+    # Async-capable: no thread hop unless a sign-in is locked out.
+    "axes.middleware.AxesMiddleware",
 ]
 # Django's checks for these three compare dotted paths; resync.W002-W004 check the same by class.
 SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
@@ -211,10 +221,14 @@ CACHES: dict[str, dict[str, object]] = {
 # --- background work (Huey) -----------------------------------------------
 HUEY: dict[str, object]
 if REDIS_URL:
+    import redis as _redis
+
     HUEY = {
         "huey_class": "resync_site.huey_app.ResyncRedisHuey",
         "name": "resync",
-        "url": REDIS_URL,
+        # A bounded connect: with Redis unreachable an enqueue fails in seconds (the committed job waits for
+        # the reaper, docs/etl.md), instead of holding the request for the kernel's TCP timeout.
+        "connection_pool": _redis.ConnectionPool.from_url(REDIS_URL, socket_connect_timeout=3),
         "immediate": False,
         "utc": True,
     }
@@ -279,6 +293,28 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"  # a page that must be framed opts in with @xframe_options_sameorigin
+# Every page: scripts, styles and connections from this origin only (the admin, the live page, the
+# dashboard and the API docs load nothing else); `ws:`/`wss:` of the same host are covered by 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Websockets: the Origins a handshake may come from (scheme://host[:port]); none set means the same
+# origin as the page (development). An open socket re-checks its user this often (seconds).
+RESYNC_WS_ALLOWED_ORIGINS = env.list("RESYNC_WS_ALLOWED_ORIGINS", default=CSRF_TRUSTED_ORIGINS if PRODUCTION else [])
+RESYNC_WS_RECHECK_SECONDS = env.float("RESYNC_WS_RECHECK_SECONDS", default=2.0)
+# /api/docs and /api/openapi.json: public in development, behind a staff login in production.
+RESYNC_API_DOCS_PUBLIC = env.bool("RESYNC_API_DOCS_PUBLIC", default=not PRODUCTION)
 
 # --- Resync platform ------------------------------------------------------
 # Heavy periodic work (verification, archival) runs this often.
@@ -288,8 +324,30 @@ RESYNC_DASHBOARD_CACHE_SECONDS = env.int("RESYNC_DASHBOARD_CACHE_SECONDS", defau
 # in the process applies at once, one made by another process within this bound. 0 turns it off.
 RESYNC_PERMISSION_CACHE_SECONDS = env.float("RESYNC_PERMISSION_CACHE_SECONDS", default=5.0)
 # The counter behind core.rates.rate_check (core imports nothing of ours; the root names it).
-RESYNC_RATE_LIMITER = "cachemig.ratelimit.check_rate"
-AUTHENTICATION_BACKENDS = ["resync_site.permissions.CachedModelBackend"]
+# Production counts every budget in the Redis sliding window that all processes share, whatever the flag
+# MIGRATION_USE_NEW_RATE_LIMIT says (docs/decisions/rate-budget-shared-in-production.md);
+# RESYNC_RATE_LIMIT_SHARED=false (then restart) hands the choice back to the flag.
+RESYNC_RATE_LIMIT_SHARED = env.bool("RESYNC_RATE_LIMIT_SHARED", default=PRODUCTION)
+RESYNC_RATE_LIMITER = (
+    "cachemig.ratelimit.check_rate_shared" if RESYNC_RATE_LIMIT_SHARED else "cachemig.ratelimit.check_rate"
+)
+# django-axes first: it refuses a sign-in while its username and address are locked out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "resync_site.permissions.CachedModelBackend"]
+# Sign-in throttling (django-axes, database handler): after AXES_FAILURE_LIMIT failures for one username
+# from one address, that pair is refused for AXES_COOLOFF_TIME; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Unknown bearer tokens allowed per client address and minute before the API answers 429.
+RESYNC_BAD_TOKEN_LIMIT = env.int("RESYNC_BAD_TOKEN_LIMIT", default=20)
+AXES_LOCKOUT_CALLABLE = "resync_site.views.lockout"
+AXES_VERBOSE = False
+# Behind nginx the client's address is the last hop of X-Forwarded-For (docs/operations.md).
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
 RESYNC_HEAVY_TASK_INTERVAL_SECONDS = env.int(
     "RESYNC_HEAVY_TASK_INTERVAL_SECONDS", default=6 * 3600 if PRODUCTION else 2 * 3600
 )
@@ -312,6 +370,8 @@ _APP_SETTINGS_FROM_ENV = {
     "ETL_REAPER_INTERVAL_SECONDS": env.int,
     "ETL_CHILD_NICE": env.int,
     "ETL_DEMO_SERVER_PORT": env.int,
+    "ETL_COMMANDS": env.json,  # {"name": ["argv", ...]}: the only programs a System may run
+    "ETL_REPORT_ROOTS": env.list,  # /srv/resync,/data/reports: report folders must lie under one of these
     "TWS_MONITOR_INTERVAL_SECONDS": env.int,
     "TWS_CACHE_TTL_STATUS": env.int,
     "TWS_CACHE_TTL_STATIC": env.int,
@@ -322,6 +382,11 @@ for _name, _read in _APP_SETTINGS_FROM_ENV.items():
         globals()[_name] = _read(_name)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# JSON for log shippers (always in production); one readable line on a developer's terminal.
+_STDOUT_IS_TERMINAL = sys.stdout.isatty()
+LOG_FORMAT = log_format(
+    requested=env.str("LOG_FORMAT", default=""), production=PRODUCTION, stdout_is_terminal=_STDOUT_IS_TERMINAL
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -329,12 +394,15 @@ LOGGING = {
         "context": {"()": "resync_site.logging.ContextFilter"},
         "redact": {"()": "resync_site.logging.RedactionFilter"},
     },
-    "formatters": {"json": {"()": "resync_site.logging.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "resync_site.logging.JsonFormatter"},
+        "console": {"()": "resync_site.logging.ConsoleFormatter", "colour": _STDOUT_IS_TERMINAL},
+    },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "json",
+            "formatter": LOG_FORMAT,
             "filters": ["context", "redact"],
         }
     },

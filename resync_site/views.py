@@ -55,3 +55,13 @@ def metrics(request: HttpRequest) -> HttpResponse:
             {"detail": "metrics are limited to the allowed networks or the token", "code": "forbidden"}, status=403
         )
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+def lockout(request: HttpRequest, *_args: object) -> HttpResponse:
+    """Answer a locked-out sign-in (django-axes' lockout callable): 429 with a page that says when to retry."""
+    from django.template.response import TemplateResponse
+
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    response = TemplateResponse(request, "resync/lockout.html", {"cooloff_minutes": minutes}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response.render()

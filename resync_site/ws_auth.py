@@ -20,9 +20,8 @@ def _token_from(scope: dict[str, Any]) -> str:
 
 
 @database_sync_to_async
-def _user_for(raw: str) -> Any:
-    token = token_authenticate(raw)
-    return token.user if token is not None else None
+def _token_for(raw: str) -> Any:
+    return token_authenticate(raw)
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -31,7 +30,8 @@ class TokenAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         raw = _token_from(scope)
         if raw:
-            user = await _user_for(raw)
-            if user is not None:
-                scope = {**scope, "user": user}
+            token = await _token_for(raw)
+            if token is not None:
+                # The token's id (never the token) lets the connection check later that it still stands.
+                scope = {**scope, "user": token.user, "api_token_id": token.pk}
         return await super().__call__(scope, receive, send)

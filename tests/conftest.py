@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.test import Client
@@ -27,12 +28,15 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_var(settings: Any, tmp_path: Any) -> Any:
     """Give each test its own var/ (key ring, files), out of the developer's, and forget it after."""
+    from django.core.cache import caches
+
     from core.keyring import reset_keyring_cache
 
     settings.VAR_DIR = tmp_path / "var"
     settings.VAR_DIR.mkdir()
     settings.RESYNC_DASHBOARD_CACHE_SECONDS = 0  # tests read the cards right after changing state
     reset_keyring_cache()
+    caches["legacy"].clear()  # rate budgets are counted there: each test starts with its own
     yield settings.VAR_DIR
     reset_keyring_cache()
 
@@ -52,6 +56,30 @@ def redis_url() -> str:
             pytest.fail(f"CI=true but Redis is not reachable at {TEST_REDIS_URL}: {exc}")
         pytest.skip(f"needs Redis at {TEST_REDIS_URL} (set RESYNC_TEST_REDIS_URL): {exc}")
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+def worker_redis_url(redis_url: str) -> str:
+    """Return a Redis URL whose database only this xdist worker uses (10 or 11), flushed for the test.
+
+    The shared ``redis_url`` database is flushed by every test that takes it, on any worker:
+    a test whose keys must outlive a few steps (a contract, figures shared across processes) takes this one.
+    """
+    import redis
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    number = int(worker[2:]) if worker[2:].isdigit() else 0
+    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{10 + number % 2}"))
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture
+def cache_redis_url(worker_redis_url: str) -> str:
+    """Return the worker's own Redis database for the new cache's tests."""
+    return worker_redis_url
 
 
 def _user(django_user_model: Any, username: str, role: str | None, **extra: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -11,9 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from core.errors import ResyncError
 from tws import metrics
+from tws.hwa.contract import JobAction
 from tws.models import Alert, JobInPlan, JobStatusTransition, JobStream, SyncRun, TWSConnection, Workstation
-from tws.services import alert_acknowledge, connection_delete, connection_save, connection_test
+from tws.services import alert_acknowledge, connection_delete, connection_save, connection_test, job_act
+from tws.services.bridge import run_async
 
 
 class TWSConnectionForm(forms.ModelForm):
@@ -124,6 +128,40 @@ class JobInPlanAdmin(ReadOnlyAdmin):
     list_filter = ["status", "internal_status"]
     search_fields = ["name", "job_stream", "workstation", "hwa_id"]
     show_full_result_count = False  # counting 150k rows on every page is slow
+    actions = ["hold_jobs", "release_jobs", "cancel_jobs", "kill_jobs", "rerun_jobs"]
+
+    def _act(self, request: HttpRequest, queryset: QuerySet[JobInPlan], action: JobAction) -> None:
+        # The form posts primary keys; the HWA id goes to the client as it is, whatever its form.
+        for job in queryset:
+            try:
+                run_async(partial(job_act, job_hwa_id=job.hwa_id, action=action, acting_user=request.user))
+            except ResyncError as exc:
+                self.message_user(request, f"{job}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{job}: {action} sent to TWS", messages.SUCCESS)
+
+    @admin.action(description="Hold the selected jobs", permissions=["act"])
+    def hold_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
+        self._act(request, queryset, "hold")
+
+    @admin.action(description="Release the selected jobs", permissions=["act"])
+    def release_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
+        self._act(request, queryset, "release")
+
+    @admin.action(description="Cancel the selected jobs", permissions=["act"])
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
+        self._act(request, queryset, "cancel")
+
+    @admin.action(description="Kill the selected jobs", permissions=["act"])
+    def kill_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
+        self._act(request, queryset, "kill")
+
+    @admin.action(description="Rerun the selected jobs", permissions=["act"])
+    def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
+        self._act(request, queryset, "rerun")
+
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("tws.act_on_job"))
 
 
 @admin.register(Workstation)

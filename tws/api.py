@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja.responses import Status
 
 from core.permissions import arequire, require
 from core.schemas import Out, Page, PageIn, page_of
 from tws import selectors
 from tws.hwa.contract import EngineInfo, JobLog, JobStatus
+from tws.hwa.ids import JOB_ID, JOB_ID_MAX_LENGTH
 from tws.selectors import JobSort
 from tws.services import alert_acknowledge, job_act
 
 router = Router(tags=["tws"])
 
+# A job id in plan as HWA forms it, percent-encoded in the URL: anything else is a 422 naming hwa_id.
+# The routes take the whole rest of the path (a '%2F' arrives decoded as '/') so that the pattern, not
+# the URL resolver, refuses it; the detail route comes after the longer ones for the same reason.
+HwaId = Annotated[
+    str,
+    Path(
+        pattern=JOB_ID,
+        max_length=JOB_ID_MAX_LENGTH,
+        description="The job's HWA id, percent-encoded: a UUID (API v2) or WORKSTATION;JOBSTREAM_ID;JOBNAME (v1).",
+        examples=["AG_RJ000;0AAAAAAAAAA00004;JOB_000043", "d22b5aa4-e94f-4d20-9b8a-dc51aeb0a94c"],
+    ),
+]
 
-class JobOut(Out):
+
+class PlanJobOut(Out):
     hwa_id: str
     name: str
     job_stream: str
@@ -43,7 +57,7 @@ class JobFilters(Schema):
     sort: JobSort = "name"
 
 
-class JobPageOut(Page[JobOut]):
+class JobPageOut(Page[PlanJobOut]):
     """A window of jobs in plan."""
 
 
@@ -132,15 +146,8 @@ def jobs(request: HttpRequest, filters: Query[JobFilters], page: Query[PageIn]) 
     return page_of(selectors.job_list(**filters.dict()), page)
 
 
-@router.get("/jobs/{hwa_id}", response=JobOut)
-def job(request: HttpRequest, hwa_id: str) -> Any:
-    """Return one synced job."""
-    require(request, "tws.view_jobinplan")
-    return selectors.job_get(hwa_id=hwa_id)
-
-
-@router.get("/jobs/{hwa_id}/status", response=JobStatus)
-async def job_status(request: HttpRequest, hwa_id: str) -> JobStatus:
+@router.get("/jobs/{path:hwa_id}/status", response=JobStatus)
+async def job_status(request: HttpRequest, hwa_id: HwaId) -> JobStatus:
     """Return the live status of a job (cached a few seconds)."""
     from tws.hwa.client import get_tws_client
 
@@ -148,8 +155,8 @@ async def job_status(request: HttpRequest, hwa_id: str) -> JobStatus:
     return await (await get_tws_client()).get_job_status(hwa_id)
 
 
-@router.get("/jobs/{hwa_id}/joblog", response=JobLog)
-async def job_joblog(request: HttpRequest, hwa_id: str) -> JobLog:
+@router.get("/jobs/{path:hwa_id}/joblog", response=JobLog)
+async def job_joblog(request: HttpRequest, hwa_id: HwaId) -> JobLog:
     """Return the live log of a job."""
     from tws.hwa.client import get_tws_client
 
@@ -157,14 +164,21 @@ async def job_joblog(request: HttpRequest, hwa_id: str) -> JobLog:
     return await (await get_tws_client()).get_joblog(hwa_id)
 
 
-@router.post("/jobs/{hwa_id}/actions/{action}", response={202: dict[str, str]})
+@router.post("/jobs/{path:hwa_id}/actions/{action}", response={202: dict[str, str]})
 async def job_action(
-    request: HttpRequest, hwa_id: str, action: Literal["hold", "release", "cancel", "kill", "rerun"]
+    request: HttpRequest, hwa_id: HwaId, action: Literal["hold", "release", "cancel", "kill", "rerun"]
 ) -> Status[dict[str, str]]:
     """Ask TWS to hold, release, cancel, kill or rerun a job (audited)."""
     await arequire(request, "tws.act_on_job")
     await job_act(job_hwa_id=hwa_id, action=action, acting_user=request.user)
     return Status(202, {"job": hwa_id, "action": action})
+
+
+@router.get("/jobs/{path:hwa_id}", response=PlanJobOut)
+def job(request: HttpRequest, hwa_id: HwaId) -> Any:
+    """Return one synced job."""
+    require(request, "tws.view_jobinplan")
+    return selectors.job_get(hwa_id=hwa_id)
 
 
 @router.get("/workstations", response=list[WorkstationOut])

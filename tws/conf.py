@@ -19,6 +19,8 @@ DEFAULTS: dict[str, Any] = {
     "TWS_SIMULATOR_FAULTS": "",
     # Page size of plan sync queries (HWA caps at 10000).
     "TWS_SYNC_PAGE_SIZE": 5000,
+    # How long a routing decision (v2 or legacy, flag TWS_UNIFIED_V2_ENABLED) is reused for the same key.
+    "TWS_FLAG_CACHE_SECONDS": 2.0,
 }
 
 
@@ -53,6 +55,11 @@ def problems() -> list[str]:
         found.append(f"TWS_MONITOR_INTERVAL_SECONDS below 60 must divide 60 (5, 10, 15, 20, 30), not {interval}")
     if isinstance(get("TWS_SYNC_PAGE_SIZE"), int) and get("TWS_SYNC_PAGE_SIZE") > 10_000:
         found.append("TWS_SYNC_PAGE_SIZE must be at most 10000 (the HWA page limit)")
+    reuse = get("TWS_FLAG_CACHE_SECONDS")
+    if not isinstance(reuse, int | float) or isinstance(reuse, bool) or reuse < 0:
+        found.append(
+            f"TWS_FLAG_CACHE_SECONDS must be a number of seconds (0 re-reads the flag every call), not {reuse!r}"
+        )
     port = get("TWS_SIMULATOR_PORT")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         found.append(f"TWS_SIMULATOR_PORT must be a TCP port number, not {port!r}")
@@ -61,4 +68,4 @@ def problems() -> list[str]:
 
 def flag_cache_seconds() -> float:
     """Return how long a routing decision (v2 or legacy) is reused for the same key."""
-    return float(getattr(settings, "TWS_FLAG_CACHE_SECONDS", 2.0))
+    return float(get("TWS_FLAG_CACHE_SECONDS"))

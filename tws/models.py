@@ -8,6 +8,9 @@ from django.db.models import Q
 
 from core import keyring
 
+# The longest job id in plan, WORKSTATION;JOBSTREAM_ID;JOBNAME (tws.hwa.ids.JOB_ID_MAX_LENGTH; a test keeps them equal).
+JOB_ID_MAX_LENGTH = 74
+
 ALERT_KINDS = [
     ("job_error", "Job ended in error (ABEND)"),
     ("workstation_unlinked", "Workstation unlinked"),
@@ -73,9 +76,9 @@ class JobStream(models.Model):
 
 
 class JobInPlan(models.Model):
-    """A job in the current plan, keyed by its HWA id."""
+    """A job in the current plan, keyed by the serving API's own id for it (tws/hwa/ids.py)."""
 
-    hwa_id = models.CharField(max_length=64, unique=True)
+    hwa_id = models.CharField(max_length=JOB_ID_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=200, db_index=True)
     job_stream = models.CharField(max_length=200, db_index=True)
     job_stream_hwa_id = models.CharField(max_length=64, blank=True, default="")
@@ -102,7 +105,7 @@ class JobInPlan(models.Model):
 class JobStatusTransition(models.Model):
     """A status change of a job seen by the monitor."""
 
-    job_hwa_id = models.CharField(max_length=64, db_index=True)
+    job_hwa_id = models.CharField(max_length=JOB_ID_MAX_LENGTH, db_index=True)
     job_name = models.CharField(max_length=200)
     from_status = models.CharField(max_length=30)
     to_status = models.CharField(max_length=30)

@@ -10,12 +10,12 @@ from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, CacheKeyWarning, memcache_key_warnings
 
-from cachemig import cache_guard, flags
-from cachemig.backends import shared_figures
+from cachemig import flags
 from cachemig.backends.adapters import AdaptersMixin, AsyncTwinsMixin
 from cachemig.backends.options import MigratingOptions
 from cachemig.backends.sides import FAILED, MISSING, build_side, remaining_timeout
 from cachemig.backends.state import shared_state
+from cachemig.flags import figures
 
 log = logging.getLogger("resync.cachemig.cache")
 VALID_KEYS_REMEMBERED = 10_000  # validating a key costs more than a locmem get: remember the clean ones
@@ -33,8 +33,7 @@ class MigratingBase(AsyncTwinsMixin, AdaptersMixin):
         state = shared_state(self.name, self.options)
         self.telemetry, self.breaker, self.dirty = state.telemetry, state.breaker, state.dirty
         self._valid_keys: set[str] = set()
-        self._figures_client = shared_figures.redis_client(self.new)
-        cache_guard.ensure_registered(self.options.flag)
+        self._figures_client = figures.redis_client(self.new)
 
     def validate_key(self, key: Any) -> None:
         """Warn about keys memcached would refuse, as BaseCache does; remember keys found clean."""
@@ -104,28 +103,13 @@ class MigratingBase(AsyncTwinsMixin, AdaptersMixin):
 
     def publish_figures(self) -> None:
         """Hand the completed seconds of the guard window to the shared figures (about once a second)."""
-        buckets = self.telemetry.take_unpublished()
-        client = self._figures_client
-        if client is None or not buckets or self.breaker.state != "closed":
-            return
-        try:
-            shared_figures.publish(client, self.name, buckets, keep_seconds=self.options.guard_window_seconds + 60)
-        except Exception as exc:  # noqa: BLE001 — figures are best effort; the cache call must not fail
-            log.debug("cache %s: could not publish guard figures: %s", self.name, type(exc).__name__)
+        client = self._figures_client if self.breaker.state == "closed" else None
+        self.telemetry.window.publish(client, keep_seconds=self.options.guard_window_seconds + 60)
 
     def guard_totals(self, since: float) -> tuple[dict[str, int], bool]:
         """Return the guard window's figures from ``since`` and whether they are the whole fleet's."""
-        client = self._figures_client
-        if client is not None and self.breaker.state == "closed":
-            now = shared_figures.now_second()
-            first = max(int(since), now - self.options.guard_window_seconds + 1)
-            try:
-                shared = shared_figures.read(client, self.name, first=first, last=self.telemetry.published_until)
-            except Exception:  # noqa: BLE001 — unreachable shared figures: judge this process alone
-                return self.telemetry.window_totals(since), False
-            local = self.telemetry.unpublished_totals(since)
-            return {field: shared[field] + local[field] for field in shared}, True
-        return self.telemetry.window_totals(since), False
+        client = self._figures_client if self.breaker.state == "closed" else None
+        return self.telemetry.window.fleet_totals(client, since)
 
     def call_legacy(self, operation: str, fn: Callable[..., Any], *args: Any) -> Any:
         """Call ``fn`` on the legacy side (its exceptions reach the caller, as the built-in backend's would)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
+from cachemig.backends import guard
 from cachemig.backends.base import MigratingBase
 from cachemig.backends.sides import FAILED, MISSING
 from cachemig.backends.telemetry import MismatchKind, Side
@@ -28,6 +29,10 @@ log = logging.getLogger("resync.cachemig.cache")
 
 class MigratingCache(MigratingBase):
     """Serve each key from the legacy or the new cache as the rollout flag says, writing to both."""
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(location, params)
+        guard.ensure_registered(self.options.flag)
 
     # --- reads ----------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from cachemig import flags
+from cachemig.flags.figures import FleetWindow
 
 Side = Literal["legacy", "new"]
 MismatchKind = Literal["value", "missing_new", "missing_legacy"]
@@ -50,41 +51,9 @@ LATENCY_BUCKETS = (
 RECENT_MISMATCHES = 20
 
 
-class _Window:
-    """Per-second buckets of the new side's figures over the last ``size`` seconds."""
-
-    FIELDS = ("attempts", "errors", "routed", "fallbacks")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._seconds = [-1] * size
-        self._buckets = [[0, 0, 0, 0] for _ in range(size)]
-
-    def bucket(self, now: int) -> list[int]:
-        slot = now % self.size
-        if self._seconds[slot] != now:
-            self._seconds[slot] = now
-            self._buckets[slot] = [0, 0, 0, 0]
-        return self._buckets[slot]
-
-    def totals(self, now: int, since: float) -> dict[str, int]:
-        sums = [0, 0, 0, 0]
-        for second, bucket in zip(self._seconds, self._buckets, strict=True):
-            if second > now - self.size and second >= int(since):
-                for index, value in enumerate(bucket):
-                    sums[index] += value
-        return dict(zip(self.FIELDS, sums, strict=True))
-
-    def clear(self) -> None:
-        self._seconds = [-1] * self.size
-
-    def between(self, after: int, before: int) -> dict[int, list[int]]:
-        """Return copies of the buckets of the seconds strictly between ``after`` and ``before``."""
-        return {
-            second: list(bucket)
-            for second, bucket in zip(self._seconds, self._buckets, strict=True)
-            if after < second < before
-        }
+# The guard window's counters of the new side, and their short names in the shared figures.
+WINDOW_FIELDS = ("attempts", "errors", "routed", "fallbacks")
+WINDOW_CODES = ("a", "e", "r", "f")
 
 
 class Telemetry:
@@ -101,10 +70,10 @@ class Telemetry:
         self.mismatches: dict[str, int] = {"value": 0, "missing_new": 0, "missing_legacy": 0}
         self.recent_mismatches: deque[dict[str, str]] = deque(maxlen=RECENT_MISMATCHES)
         self.latency: dict[tuple[str, str], list[float]] = {}
-        self.window = _Window(window_seconds)
+        # Counted under this object's lock, on the hot path; published and summed across processes.
+        self.window = FleetWindow(name, fields=WINDOW_FIELDS, codes=WINDOW_CODES, size=window_seconds, lock=self.lock)
         self.circuit_state = 0
         self.circuit_opened = 0
-        self.published_until = int(time.time())  # seconds up to here were handed to the shared figures
         self._metrics_on = True
         self._metrics_checked = 0.0
 
@@ -156,7 +125,7 @@ class Telemetry:
                     self.misses["new"] += 1
                 if seconds is not None:
                     self._observe("new", operation, seconds)
-                return now - 1 > self.published_until
+                return self.window.due(now)
             if outcome == "error":
                 bucket[1] += 1
                 key = ("new", operation)
@@ -164,23 +133,7 @@ class Telemetry:
             if routed:
                 bucket[3] += 1
                 self.fallbacks[operation] = self.fallbacks.get(operation, 0) + 1
-            return now - 1 > self.published_until
-
-    def take_unpublished(self) -> dict[int, list[int]]:
-        """Return the completed seconds not yet published, and mark them published."""
-        with self.lock:
-            now = int(time.time())
-            found = self.window.between(self.published_until, now)
-            self.published_until = now - 1
-            return found
-
-    def unpublished_totals(self, since: float) -> dict[str, int]:
-        """Return the window figures of the seconds not yet published, from ``since``."""
-        with self.lock:
-            now = int(time.time())
-            found = self.window.between(max(self.published_until, int(since) - 1), now + 1)
-        sums = [sum(bucket[index] for bucket in found.values()) for index in range(4)]
-        return dict(zip(_Window.FIELDS, sums, strict=True))
+            return self.window.due(now)
 
     def legacy_error(self, operation: str) -> None:
         """Count an exception raised by the legacy side."""
@@ -217,9 +170,8 @@ class Telemetry:
             self.circuit_opened = opened_total
 
     def window_totals(self, since: float = 0.0) -> dict[str, int]:
-        """Return the new side's figures of the guard window, counted from ``since`` (epoch seconds)."""
-        with self.lock:
-            return self.window.totals(int(time.time()), since)
+        """Return this process's figures of the guard window, counted from ``since`` (epoch seconds)."""
+        return self.window.totals(since)
 
     def snapshot(self) -> dict[str, Any]:
         """Return every figure as plain data (the stats, the admin panel, the commands)."""
@@ -296,6 +248,10 @@ def forget(name: str) -> None:
 
 class MigrationCollector(Collector):
     """Expose every migrating cache's figures under the names of DESIGN.md §4.6."""
+
+    def describe(self) -> Iterator[Any]:
+        """Yield the families without samples: registering must not evaluate a flag (no database at start-up)."""
+        yield from _families().values()
 
     def collect(self) -> Iterator[Any]:
         """Yield the metric families, read from the shared figures at scrape time."""

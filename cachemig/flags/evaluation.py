@@ -23,7 +23,7 @@ import mmh3
 
 from cachemig import conf
 from cachemig.exceptions import UnknownFlagError
-from cachemig.flags.registry import DEFAULTS_OF_RECORD
+from cachemig.flags.record import DEFAULTS_OF_RECORD
 from core.context import get_correlation_id, get_user_key
 
 log = logging.getLogger("resync.flags")

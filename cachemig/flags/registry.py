@@ -1,4 +1,4 @@
-"""Flags of record, their defaults, and the guards each owning app registers."""
+"""The guard each owning app registers per flag."""
 
 from __future__ import annotations
 
@@ -8,31 +8,14 @@ from dataclasses import dataclass, field
 
 log = logging.getLogger("resync.flags")
 
-FLAGS_OF_RECORD = (
-    "TWS_UNIFIED_V2_ENABLED",
-    "MIGRATION_USE_NEW_CACHE",
-    "MIGRATION_USE_NEW_TWS",
-    "MIGRATION_USE_NEW_RATE_LIMIT",
-    "MIGRATION_ENABLE_METRICS",
-)
-
-# What a flag of record evaluates to when its row is missing or the database is
-# unreachable: the state the data migration creates it in.
-DEFAULTS_OF_RECORD: dict[str, bool] = {name: name == "MIGRATION_ENABLE_METRICS" for name in FLAGS_OF_RECORD}
-
-# Rollout plans the data migration gives the flags of record.
-PLANS_OF_RECORD: dict[str, str] = {
-    name: "5,25,50,100" if name == "TWS_UNIFIED_V2_ENABLED" else "10,25,50,100" for name in FLAGS_OF_RECORD
-}
-
 
 @dataclass(frozen=True)
 class GuardReport:
     """What a guard measured since the last stage, and whether it is breached.
 
     ``ok`` is False when the new path is unhealthy (auto rollback fires on it).
-    A rollout gate also wants evidence: figures ``calls`` and ``min_calls``, when
-    present, must satisfy ``calls >= min_calls`` before a stage may advance.
+    A rollout gate also wants evidence: a ``calls`` figure of at least ``min_calls``
+    (and at least one), and CACHEMIG_MIN_STAGE_SECONDS spent at the current stage.
     """
 
     ok: bool
@@ -70,16 +53,3 @@ def evaluate_guard(flag: str) -> GuardReport | None:
         log.exception("guard of flag %s raised", flag)
         return GuardReport(ok=False, figures={}, reason=f"guard failed: {type(exc).__name__}: {exc}"[:300])
     return report
-
-
-def gate_verdict(report: GuardReport | None) -> tuple[bool, str]:
-    """Return (may advance, why) for a rollout gate reading ``report``."""
-    if report is None:
-        return False, "no guard registered for this flag: its gates cannot be checked"
-    if not report.ok:
-        return False, f"guard breached: {report.reason or 'no reason given'}"
-    calls = report.figures.get("calls")
-    min_calls = report.figures.get("min_calls")
-    if calls is not None and min_calls is not None and calls < min_calls:
-        return False, f"not enough calls since the last stage: {calls:g} < {min_calls:g}"
-    return True, report.reason or "gates passed"

@@ -3,7 +3,9 @@
 from django.db import migrations
 from django.utils import timezone
 
-# Frozen here on purpose: a data migration must not change when the code does.
+# Frozen here on purpose: a data migration replays history, so it must not change when the live table
+# (cachemig.flags.record) does; tests/cachemig/flags/test_record.py checks that the two still agree.
+# MIGRATION_USE_NEW_TWS is retired by 0003.
 FLAGS = {
     "TWS_UNIFIED_V2_ENABLED": ("5,25,50,100", "TWS client: the unified v2 client instead of the legacy one."),
     "MIGRATION_USE_NEW_CACHE": ("10,25,50,100", "Cache: read and write the new backend (legacy as fallback)."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -12,10 +13,10 @@ from typing import Any
 
 import httpx
 
+from etl.conf import PIPELINE_MAX_DAYS as MAX_DAYS
 from etl.pipeline.positions import MalformedReport, PositionRow, parse_positions
 
 EXIT_AUTH, EXIT_MALFORMED, EXIT_DOWNLOAD, EXIT_CONFIG = 2, 3, 4, 5
-MAX_DAYS = 31
 
 
 class PipelineError(Exception):
@@ -150,7 +151,10 @@ def run_system(system: str, start: dt.date, end: dt.date, folders: dict[str, Pat
                     rows.extend(found)
                 done += 1
                 progress(system, done * 100 // total, f"{done}/{total} arquivos")
-    if options.get("carregar_posicoes", True):
+    if options.get("carregar_posicoes", True) and os.environ.get("ETL_POSITIONS_FILE"):
+        loaded = hand_over_positions(system, rows)
+        emit("INFO", system, f"{loaded} posições validadas, entregues ao worker para carga")
+    elif options.get("carregar_posicoes", True):
         loaded = load_positions(system, rows)
         emit("INFO", system, f"{loaded} posições carregadas no portfólio")
     else:
@@ -160,37 +164,37 @@ def run_system(system: str, start: dt.date, end: dt.date, folders: dict[str, Pat
     return loaded
 
 
-def load_positions(system: str, rows: list[PositionRow]) -> int:
-    """Replace the system's positions of the loaded dates with ``rows`` (one transaction)."""
-    _django()
-    from django.db import transaction
+def hand_over_positions(system: str, rows: list[PositionRow]) -> int:
+    """Write ``rows`` to the file the runner named (``ETL_POSITIONS_FILE``) for the worker to load; return how many.
 
-    from etl.models import Fund, Position, System
+    The child never opens the platform's database: the worker, which has it, loads what the file holds.
+    """
+    target = Path(os.environ["ETL_POSITIONS_FILE"])
+    handed = json.loads(target.read_text()) if target.exists() else {}
+    handed[system] = [
+        {
+            "fund": r.fund,
+            "asset": r.asset,
+            "quantity": str(r.quantity),
+            "price": str(r.price),
+            "value": str(r.value),
+            "date": r.date.isoformat(),
+        }
+        for r in rows
+    ]
+    partial = target.with_suffix(".partial")
+    partial.write_text(json.dumps(handed))
+    partial.replace(target)  # the runner reads a whole file or none
+    return len(rows)
+
+
+def load_positions(system: str, rows: list[PositionRow]) -> int:
+    """Load ``rows`` into the portfolio directly (the pipeline run by hand, with the database in its settings)."""
+    _django()
+    from etl.services.positions import positions_load
 
     job_id = int(os.environ["ETL_JOB_ID"]) if os.environ.get("ETL_JOB_ID", "").isdigit() else None
-    with transaction.atomic():
-        target = System.objects.get(code=system)
-        funds = {f.code: f for f in Fund.objects.filter(system=target)}
-        for code in sorted({r.fund for r in rows} - set(funds)):
-            funds[code] = Fund.objects.create(system=target, code=code, name=code)
-        Position.objects.filter(system=target, date__in={r.date for r in rows}).delete()
-        merged: dict[tuple[str, str, dt.date], PositionRow] = {(r.fund, r.asset, r.date): r for r in rows}
-        Position.objects.bulk_create(
-            [
-                Position(
-                    system=target,
-                    fund=funds[r.fund],
-                    asset=r.asset,
-                    quantity=r.quantity,
-                    price=r.price,
-                    value=r.value,
-                    date=r.date,
-                    job_id=job_id,
-                )
-                for r in merged.values()
-            ]
-        )
-    return len(merged)
+    return positions_load(system_code=system, rows=[dataclasses.asdict(r) for r in rows], job_id=job_id)
 
 
 def _date(text: str) -> dt.date:
@@ -203,13 +207,17 @@ def _date(text: str) -> dt.date:
 def main(argv: list[str]) -> int:
     """Run the pipeline over the chosen systems; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m etl.pipeline", description=__doc__)
-    parser.add_argument("--sistemas", required=True, help="comma-separated system codes, e.g. amplis,maps")
+    parser.add_argument("--sistemas", default="", help="comma-separated system codes, e.g. amplis,maps")
     parser.add_argument("--data-inicial", required=True, type=_date)
     parser.add_argument("--data-final", type=_date)
+    # The runner passes the code after "--": a value, never an option, whatever it looks like.
+    parser.add_argument("codes", nargs="*", metavar="SISTEMA", help="system codes (after --)")
     args = parser.parse_args(argv)
     start: dt.date = args.data_inicial
     end: dt.date = args.data_final or start
-    systems = [s.strip().lower() for s in args.sistemas.split(",") if s.strip()]
+    systems = [s.strip().lower() for s in [*args.sistemas.split(","), *args.codes] if s.strip()]
+    if not systems:
+        parser.error("name at least one system: --sistemas a,b or -- a b")
     if end < start or (end - start).days >= MAX_DAYS:
         emit("ERROR", systems[0] if systems else "etl", f"date range {start}..{end} must be 1 to {MAX_DAYS} days")
         return EXIT_CONFIG

@@ -1,1 +1,4 @@
-"""The subprocess runner: runs a job's steps as child process groups and records their output."""
+"""The subprocess runner: process mechanics only (spawn the steps' process groups, pump their output).
+
+Every state change it causes goes through ``etl.services``.
+"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -16,14 +17,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.db import OperationalError
+from django.db import DataError, IntegrityError, OperationalError, connection
 from django.utils import timezone
 
 from core.redaction import redact_text
-from etl import conf
+from etl import conf, services
 from etl.models import Status
-from etl.runner import protocol, store
+from etl.runner import protocol
 from etl.runner.lines import pump_lines
+from etl.runner.plan import JobPlan, StepPlan, job_plan_claim
+from etl.runner.process import group_alive, kill_group
+from etl.services.steps import Row
 
 log = logging.getLogger("resync.etl.runner")
 T = TypeVar("T")
@@ -40,15 +44,6 @@ def active_runners() -> list[JobRunner]:
         return list(_active)
 
 
-def kill_group(pgid: int, sig: int) -> bool:
-    """Send ``sig`` to process group ``pgid``; return whether any process received it."""
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
 def _retry_locked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call ``fn`` again when SQLite reports a lock instead of waiting (shared-cache databases do)."""
     for attempt in range(1, 40):
@@ -61,17 +56,21 @@ def _retry_locked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return fn(*args, **kwargs)
 
 
+def _close_connection() -> None:
+    connection.close()  # looked up on the runner's database thread: that thread's own connection
+
+
 class StepRun:
     """State of the step being run: its output counters, batch and last error lines."""
 
-    def __init__(self, plan: store.StepPlan, next_seq: int) -> None:
+    def __init__(self, plan: StepPlan, next_seq: int) -> None:
         self.plan = plan
         self.seq = next_seq
         self.lines = 0
         self.progress = 0
         self.explicit_progress = False
         self.status_text = ""
-        self.batch: list[store.Row] = []
+        self.batch: list[Row] = []
         self.errors: collections.deque[str] = collections.deque(maxlen=5)
         self.tail: collections.deque[str] = collections.deque(maxlen=5)
 
@@ -114,17 +113,17 @@ class JobRunner:
         with _active_lock:
             _active.add(self)
         try:
-            plan = await self._db(store.job_claim, self.job_id)
+            plan = await self._db(job_plan_claim, self.job_id)
             if plan is None:
                 return "skipped"
             return await self._run_claimed(plan)
         finally:
             with _active_lock:
                 _active.discard(self)
-            await self._db(store.close_connection)
+            await self._db(_close_connection)
             self.db.shutdown(wait=True)
 
-    async def _run_claimed(self, plan: store.JobPlan) -> str:
+    async def _run_claimed(self, plan: JobPlan) -> str:
         status: str = Status.SUCCESS
         exit_code: int | None = 0
         summary = ""
@@ -143,8 +142,8 @@ class JobRunner:
             log.exception("etl: runner of job %s failed", self.job_id)
             self._kill_current()
             await self._db(
-                store.job_finish,
-                self.job_id,
+                services.job_finish,
+                job_id=self.job_id,
                 status=Status.ERROR,
                 exit_code=None,
                 summary=f"runner failed: {type(exc).__name__}: {exc}"[:500],
@@ -155,15 +154,15 @@ class JobRunner:
             # The worker thread is being torn down (shutdown timeout): record it, never leave "running".
             await asyncio.shield(
                 self._db(
-                    store.job_finish,
-                    self.job_id,
+                    services.job_finish,
+                    job_id=self.job_id,
                     status=Status.ERROR,
                     exit_code=None,
                     summary="interrupted by worker shutdown; re-run it",
                 )
             )
             raise
-        await self._db(store.job_finish, self.job_id, status=status, exit_code=exit_code, summary=summary)
+        await self._db(services.job_finish, job_id=self.job_id, status=status, exit_code=exit_code, summary=summary)
         return str(status)
 
     def _kill_current(self) -> None:
@@ -174,7 +173,7 @@ class JobRunner:
         interval = float(conf.get_setting("ETL_HEARTBEAT_SECONDS"))
         while True:
             await asyncio.sleep(interval)
-            if await self._db(store.heartbeat, self.job_id):
+            if await self._db(services.job_heartbeat, job_id=self.job_id):
                 self._stop("cancel")
 
     def _now(self) -> datetime:
@@ -207,10 +206,10 @@ class JobRunner:
             return
         rows, run.batch = run.batch, []
         await self._db(
-            store.lines_append,
-            self.job_id,
-            run.plan.step_id,
-            rows,
+            services.step_lines_append,
+            job_id=self.job_id,
+            step_id=run.plan.step_id,
+            rows=rows,
             progress=run.progress,
             line_count=run.lines,
             status_text=run.status_text or f"{run.lines} linhas",
@@ -230,6 +229,10 @@ class JobRunner:
         plan = run.plan
         if self.stop_reason:
             return self._stopped_outcome()
+        # The worker (this process, under its own unit's sandbox) creates and checks the report folders.
+        problem = await self._db(services.folders_problem)
+        if problem:
+            return await self._refused(run, problem)
         nice = int(conf.get_setting("ETL_CHILD_NICE"))
         # `nice` execs the step in place (same pid, same process group): the niceness is there before the
         # step runs a line of its own or starts a child, which inherit it.
@@ -250,7 +253,7 @@ class JobRunner:
         )
         pgid = proc.pid
         self.current_pgid = pgid
-        await self._db(store.step_start, plan.step_id, pid=proc.pid, pgid=pgid)
+        await self._db(services.step_start, step_id=plan.step_id, pid=proc.pid, pgid=pgid)
         self.flush_now = asyncio.Event()
         done = asyncio.Event()
         if proc.stdout is None or proc.stderr is None:
@@ -272,12 +275,15 @@ class JobRunner:
             await flusher
         await self._flush(run)
         status, exit_code, summary = outcome
+        if status == Status.SUCCESS:
+            status, summary = await self._load_positions(run)
+        await self._db(shutil.rmtree, plan.positions_file.parent, ignore_errors=True)
         if status == Status.ERROR and not summary:
             lines = list(run.errors) or list(run.tail)
             summary = f"exit code {exit_code}" + (": " + " | ".join(lines) if lines else "")
         await self._db(
-            store.step_finish,
-            plan.step_id,
+            services.step_finish,
+            step_id=plan.step_id,
             status=status,
             exit_code=exit_code,
             summary=summary,
@@ -285,6 +291,36 @@ class JobRunner:
             line_count=run.lines,
         )
         return status, exit_code, summary
+
+    async def _refused(self, run: StepRun, problem: str) -> tuple[str, int | None, str]:
+        """End a step that cannot start (its report folders are unusable) with ``problem`` in its log."""
+        self._on_line(run, f"[ERROR] [{run.plan.system.upper()}] {problem}".encode(), 0)
+        await self._flush(run)
+        await self._db(
+            services.step_finish,
+            step_id=run.plan.step_id,
+            status=Status.ERROR,
+            exit_code=None,
+            summary=problem,
+            progress=0,
+            line_count=run.lines,
+        )
+        return Status.ERROR, None, problem
+
+    async def _load_positions(self, run: StepRun) -> tuple[str, str]:
+        """Load what the step handed over (``ETL_POSITIONS_FILE``) into the portfolio; return the step's outcome."""
+        try:
+            loaded = await self._db(_positions_load_handed, run.plan, self.job_id)
+        except (ValueError, KeyError, TypeError, ArithmeticError, OSError, DataError, IntegrityError) as exc:
+            message = f"the positions the step handed over cannot be loaded: {type(exc).__name__}: {exc}"[:500]
+            self._on_line(run, f"[ERROR] [{run.plan.system.upper()}] {message}".encode(), 0)
+            await self._flush(run)
+            return Status.ERROR, message
+        if loaded is not None:
+            text = f"[INFO] [{run.plan.system.upper()}] {loaded} posições carregadas no portfólio"
+            self._on_line(run, text.encode(), 0)
+            await self._flush(run)
+        return Status.SUCCESS, ""
 
     def _stopped_outcome(self) -> tuple[str, int | None, str]:
         if self.stop_reason == "shutdown":
@@ -303,7 +339,7 @@ class JobRunner:
             stopper.cancel()
         if waiter in finished:
             code = waiter.result()
-            if code != 0 and not self.stop_reason and await self._db(store.heartbeat, self.job_id):
+            if code != 0 and not self.stop_reason and await self._db(services.job_heartbeat, job_id=self.job_id):
                 self._stop("cancel")  # killed by the SIGTERM the cancelling process sent on this host
             if self.stop_reason:
                 await self._terminate(proc, pgid)
@@ -324,12 +360,20 @@ class JobRunner:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         while loop.time() < deadline:
-            if proc.returncode is not None and not kill_group(pgid, 0):
+            if proc.returncode is not None and not group_alive(pgid):
                 break
             await asyncio.sleep(0.05)
         kill_group(pgid, signal.SIGKILL)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 5)
+
+
+def _positions_load_handed(plan: StepPlan, job_id: int) -> int | None:
+    """Load the positions step ``plan`` handed over; return how many (None when it handed none)."""
+    if not plan.positions_file.exists():
+        return None  # a configured command, or loading switched off in the options
+    rows = json.loads(plan.positions_file.read_text()).get(plan.system, [])
+    return services.positions_load(system_code=plan.system, rows=rows, job_id=job_id)
 
 
 def run_job(job_id: int) -> str:

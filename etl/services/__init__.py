@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from etl.services.credentials import credential_delete, credential_save, credentials_reencrypt, credentials_save_many
-from etl.services.jobs import job_cancel, job_execute, job_rerun
+from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun
+from etl.services.positions import positions_load
+from etl.services.reaping import job_reap, job_requeue, jobs_reap
+from etl.services.steps import step_finish, step_lines_append, step_start
 from etl.services.systems import (
+    folder_prepare,
+    folders_problem,
     fund_delete,
     fund_save,
     funds_set_active,
@@ -14,20 +19,34 @@ from etl.services.systems import (
     system_save,
     system_toggle,
 )
+from etl.services.workers import job_enqueue
 
 __all__ = [
     "credential_delete",
     "credential_save",
     "credentials_reencrypt",
     "credentials_save_many",
+    "folder_prepare",
+    "folders_problem",
     "fund_delete",
     "fund_save",
     "funds_set_active",
     "job_cancel",
+    "job_claim",
+    "job_enqueue",
     "job_execute",
+    "job_finish",
+    "job_heartbeat",
+    "job_reap",
+    "job_requeue",
     "job_rerun",
+    "jobs_reap",
     "path_delete",
     "path_save",
+    "positions_load",
+    "step_finish",
+    "step_lines_append",
+    "step_start",
     "system_option_update",
     "system_save",
     "system_toggle",

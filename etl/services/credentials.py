@@ -12,7 +12,8 @@ import audit
 from core import keyring
 from etl import catalog
 from etl.exceptions import InvalidInput
-from etl.models import Credential, System
+from etl.models import SYSTEM_CODE, Credential, System
+from etl.services.inputs import clean_text
 from etl.services.systems import _system
 
 
@@ -38,9 +39,10 @@ def credential_save(
     """Store the credential of a system (sub-account); ``password=None`` keeps the stored one."""
     system = _system(system_id)
     catalog.validate_subaccount(system.code, subaccount)
+    clean_text("username", username, model=Credential, column="username")
     if not username.strip():
         raise InvalidInput("username", "is required")
-    clean_url = _validate_url(url.strip())
+    clean_url = _validate_url(clean_text("url", url.strip(), model=Credential, column="url"))
     credential = Credential.objects.select_for_update().filter(system=system, subaccount=subaccount).first()
     created = credential is None
     if credential is None:
@@ -124,6 +126,8 @@ def credentials_save_many(*, payload: dict[str, Any], acting_user: Any) -> int:
         raise InvalidInput("credentials", "must map system codes to credentials")
     saved = 0
     for code, value in payload.items():
+        if not isinstance(code, str) or not SYSTEM_CODE.fullmatch(code):
+            raise InvalidInput("credentials", f"{code!r} is not a system code")
         system = System.objects.filter(code=code).first()
         if system is None:
             raise InvalidInput(str(code), "unknown system")

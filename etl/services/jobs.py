@@ -1,13 +1,11 @@
-"""Start, cancel and re-run jobs."""
+"""Create, claim, beat, cancel and finish jobs: every state change of a job as a whole."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import functools
 import logging
-import os
 import signal
-import socket
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,9 +14,13 @@ from django.utils import timezone
 import audit
 from core.context import get_correlation_id
 from etl import catalog, events
+from etl.conf import PIPELINE_MAX_DAYS
 from etl.exceptions import InvalidInput, JobNotFound, JobStateConflict, SystemBusy
+from etl.metrics import JOB_DURATION, JOBS_TOTAL
 from etl.models import ACTIVE_STATUSES, FINAL_STATUSES, Credential, Job, JobStep, Status, System
 from etl.selectors import stats_forget
+from etl.services.inputs import clean_system_code
+from etl.services.workers import HOSTNAME, job_enqueue, worker_side
 
 log = logging.getLogger("resync.etl.jobs")
 OPTION_NAMES = ("data_inicial", "data_final")
@@ -27,7 +29,7 @@ OPTION_NAMES = ("data_inicial", "data_final")
 def _parse_date(field: str, value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 10:
         raise InvalidInput(field, "must be a date as YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value)
@@ -44,8 +46,17 @@ def validate_options(options: dict[str, Any]) -> dict[str, str]:
         raise InvalidInput("data_inicial", "is required")
     start = _parse_date("data_inicial", options["data_inicial"])
     end = start if options.get("data_final") in (None, "") else _parse_date("data_final", options["data_final"])
+    today = timezone.localdate()
+    if start > today:
+        raise InvalidInput("data_inicial", f"{start} is in the future (today is {today})")
+    if end > today:
+        raise InvalidInput("data_final", f"{end} is in the future (today is {today})")
     if end < start:
         raise InvalidInput("data_final", f"{end} is before data_inicial {start}")
+    if (end - start).days >= PIPELINE_MAX_DAYS:
+        raise InvalidInput(
+            "data_final", f"the range {start}..{end} is longer than the pipeline's limit of {PIPELINE_MAX_DAYS} days"
+        )
     return {"data_inicial": start.isoformat(), "data_final": end.isoformat()}
 
 
@@ -61,6 +72,8 @@ def required_subaccounts(system: System) -> tuple[str, ...]:
 def _locked_systems(codes: list[str]) -> list[System]:
     if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
         raise InvalidInput("sistemas", "must be a non-empty list of system codes")
+    for code in codes:
+        clean_system_code("sistemas", code)
     if len(set(codes)) != len(codes):
         raise InvalidInput("sistemas", "lists a system twice")
     # Row locks on the systems serialise concurrent starts (PostgreSQL); the partial unique
@@ -132,16 +145,8 @@ def _create(
             job_id=job.pk, system=",".join(job.systems), status="pending", progress=0, message="na fila"
         ),
     )
-    job_id = job.pk
-    transaction.on_commit(lambda: enqueue_job(job_id))
+    transaction.on_commit(functools.partial(job_enqueue, job_id=job.pk))
     return job
-
-
-def enqueue_job(job_id: int) -> None:
-    """Hand job ``job_id`` to a Huey worker."""
-    from etl.tasks import run_job_task
-
-    run_job_task(job_id)
 
 
 @transaction.atomic
@@ -167,36 +172,78 @@ def job_rerun(*, job_id: int, acting_user: Any) -> Job:
     return _create(kind=source.kind, systems=locked, options=clean, acting_user=acting_user, rerun_of=source)
 
 
-def finish_cancelled(job: Job, *, reason: str) -> None:
-    """Mark ``job`` and its unfinished steps cancelled (inside the caller's transaction)."""
+@transaction.atomic
+def job_claim(*, job_id: int) -> Job | None:
+    """Move job ``job_id`` from pending to running on this host and return it (None if it is not pending)."""
     now = timezone.now()
-    job.steps.filter(status__in=ACTIVE_STATUSES).update(status=Status.CANCELLED, finished_at=now, error_summary=reason)
-    job.status = Status.CANCELLED
-    job.finished_at = now
-    job.error_summary = reason
-    if job.started_at is not None:
-        job.duration_seconds = (now - job.started_at).total_seconds()
-    job.save(update_fields=["status", "finished_at", "error_summary", "duration_seconds"])
-    from etl.metrics import JOBS_TOTAL
-
-    transaction.on_commit(lambda: JOBS_TOTAL.labels(status=Status.CANCELLED).inc())
-    transaction.on_commit(stats_forget)
-    events.publish(
-        job.pk, events.job_complete_message(job_id=job.pk, status="cancelled", duration_seconds=job.duration_seconds)
+    claimed = Job.objects.filter(pk=job_id, status=Status.PENDING).update(
+        status=Status.RUNNING, started_at=now, heartbeat_at=now, hostname=HOSTNAME
     )
+    if not claimed:
+        return None
+    job = Job.objects.get(pk=job_id)
+    events.publish(
+        job_id,
+        events.status_message(
+            job_id=job_id, system=",".join(job.systems), status="running", progress=0, message="iniciado"
+        ),
+    )
+    return job
+
+
+def job_heartbeat(*, job_id: int) -> bool:
+    """Stamp the heartbeat of running job ``job_id``; return whether someone asked to cancel it."""
+    Job.objects.filter(pk=job_id, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+    return Job.objects.filter(pk=job_id).exclude(cancel_requested_at=None).exists()
+
+
+@transaction.atomic
+def job_finish(
+    *, job_id: int, status: str, summary: str, exit_code: int | None = None, acting_user: Any = None
+) -> Job | None:
+    """Record the end of job ``job_id``: steps not run are cancelled; audit, metrics and ``job_complete``.
+
+    Return the job, or None when it had already finished elsewhere (e.g. reaped).
+    """
+    now = timezone.now()
+    job = Job.objects.select_for_update().get(pk=job_id)
+    if job.status not in ACTIVE_STATUSES:
+        return None
+    job.steps.filter(status__in=ACTIVE_STATUSES).update(
+        status=Status.CANCELLED, finished_at=now, error_summary="not run: " + (summary or status)[:200]
+    )
+    job.status, job.exit_code, job.error_summary, job.finished_at = status, exit_code, summary[:4000], now
+    job.progress = 100 if status == Status.SUCCESS else job.progress
+    job.duration_seconds = (now - job.started_at).total_seconds() if job.started_at else None
+    job.save(update_fields=["status", "exit_code", "error_summary", "finished_at", "progress", "duration_seconds"])
+    duration = job.duration_seconds
+    audit.record(
+        "job.finish",
+        actor=acting_user,
+        target=f"job:{job_id}",
+        data={"status": status, "exit_code": exit_code, "duration_seconds": duration},
+    )
+
+    def count() -> None:
+        JOBS_TOTAL.labels(status=status).inc()
+        if duration is not None:
+            JOB_DURATION.observe(duration)
+
+    transaction.on_commit(count)
+    transaction.on_commit(stats_forget)
+    events.publish(job_id, events.job_complete_message(job_id=job_id, status=status, duration_seconds=duration))
+    return job
 
 
 def _signal_local_steps(job_id: int) -> None:
     # The runner polls the request with its heartbeat; when it runs on this host we also
     # signal its process group at once so the stop starts now.
-    host = socket.gethostname()
+    kill_group = worker_side().kill_group
     for pgid in JobStep.objects.filter(
-        job_id=job_id, status=Status.RUNNING, hostname=host, pgid__isnull=False
+        job_id=job_id, status=Status.RUNNING, hostname=HOSTNAME, pgid__isnull=False
     ).values_list("pgid", flat=True):
-        if pgid is None:
-            continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGTERM)
+        if pgid is not None:
+            kill_group(pgid, signal.SIGTERM)
 
 
 @transaction.atomic
@@ -209,10 +256,13 @@ def job_cancel(*, job_id: int, acting_user: Any) -> Job:
         raise JobStateConflict(f"job {job_id} is already {job.status}")
     audit.record("job.cancel", actor=acting_user, target=f"job:{job.pk}", data={"status_before": job.status})
     if job.status == Status.PENDING:
-        finish_cancelled(job, reason="cancelled before it started")
+        job_finish(
+            job_id=job_id, status=Status.CANCELLED, summary="cancelled before it started", acting_user=acting_user
+        )
+        job.refresh_from_db()
         return job
     if job.cancel_requested_at is None:
         job.cancel_requested_at = timezone.now()
         job.save(update_fields=["cancel_requested_at"])
-    transaction.on_commit(lambda: _signal_local_steps(job_id))
+    transaction.on_commit(functools.partial(_signal_local_steps, job_id))
     return job

@@ -5,7 +5,7 @@
   var root = document.getElementById("rs-live");
   if (!root) return;
   var config = JSON.parse(document.getElementById("rs-live-config").textContent);
-  var jobId = config.job_id;
+  var jobId = config.id;
   var ROW = 18; // px per row; must match .rs-log-row in console.css
   var OVERSCAN = 20;
   var FINAL = { SUCCESS: 1, ERROR: 1, CANCELLED: 1 };
@@ -28,7 +28,7 @@
   var socket = null, attempts = 0, reconnectTimer = null, renderQueued = false;
 
   function passes(line) {
-    return levels[line.level] !== false && (!system || line.sistema === system);
+    return levels[line.level] !== false && (!system || line.sistema_id === system);
   }
 
   function addLines(batch) {

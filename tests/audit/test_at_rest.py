@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sqlite_files import stored_bytes
+
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "PLAINTEXT-MARKER-7f3a9c"
 SCRIPT = f"""
@@ -36,7 +38,6 @@ def test_raw_sqlite_file_has_no_payload_plaintext(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     assert done.stdout.strip() == "ok"
 
-    files = list(tmp_path.glob("resync.sqlite3*"))
-    raw = b"".join(path.read_bytes() for path in files)
+    raw = stored_bytes(tmp_path / "resync.sqlite3")
     assert b"credential:7" in raw  # the rows are there (metadata is not secret) ...
     assert MARKER.encode() not in raw  # ... their payloads are not readable

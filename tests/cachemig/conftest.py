@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from cachemig.flags import evaluation, registry
-from cachemig.guards import RatioGuard
+from cachemig.flags import RatioGuard, evaluation, registry
 from cachemig.testing import InjectedFigures, registered_guard
 
 
@@ -43,3 +42,16 @@ def at_percent(name: str, percent: int) -> None:
 
     state = "off" if percent == 0 else "on" if percent == 100 else "percentage"
     flag_set(name=name, state=state, percent=percent, acting_user="tests", reason="test setup")
+
+
+def stage_began_ago(name: str, seconds: float) -> None:
+    """Date the start of ``name``'s current stage ``seconds`` back (the time a canary has already run)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cachemig import flags
+    from cachemig.models import FeatureFlag
+
+    FeatureFlag.objects.filter(name=name).update(stage_started_at=timezone.now() - dt.timedelta(seconds=seconds))
+    flags.invalidate()

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_flags_read_from_the_database_are_ok_and_overrides_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("APP_MIGRATION_USE_NEW_TWS", "off")
+    monkeypatch.setenv("APP_MIGRATION_USE_NEW_RATE_LIMIT", "off")
     report = check_flags()
     assert report["status"] == "ok"
-    assert report["detail"] == "5 flags from the database"
-    assert report["env_overrides"] == {"MIGRATION_USE_NEW_TWS": "off"}
+    assert report["detail"] == "4 flags from the database"
+    assert report["env_overrides"] == {"MIGRATION_USE_NEW_RATE_LIMIT": "off"}

@@ -8,7 +8,7 @@ from cachemig import flags
 from cachemig.testing import override_flag
 
 pytestmark = pytest.mark.django_db
-FLAG = "MIGRATION_USE_NEW_TWS"
+FLAG = "MIGRATION_USE_NEW_RATE_LIMIT"
 
 
 def test_as_a_context_manager_it_forces_then_restores() -> None:

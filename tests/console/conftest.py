@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 ORIGIN = (b"origin", b"http://localhost")
+HOST = (b"host", b"localhost")  # browsers always send it; the origin check compares the two
 
 
 @pytest.fixture(autouse=True)
@@ -50,17 +51,41 @@ def rows(first: int, last: int, level: str = "INFO") -> list[tuple[int, dt.datet
 def append_lines(job: Any, first: int, last: int, *, publish: bool = True) -> None:
     """Store lines ``first..last`` of ``job`` as the runner does (published after commit unless ``publish`` is off)."""
     from etl.models import LogLine
-    from etl.runner import store
+    from etl.services import step_lines_append
 
     step = job.steps.get()
     if publish:
-        store.lines_append(job.pk, step.pk, rows(first, last), progress=10, line_count=last, status_text="ok")
+        step_lines_append(
+            job_id=job.pk, step_id=step.pk, rows=rows(first, last), progress=10, line_count=last, status_text="ok"
+        )
         return
     LogLine.objects.bulk_create(
         [
             LogLine(job=job, step=step, seq=s, timestamp=t, level=lv, system=sy, message=m)
             for s, t, lv, sy, m in rows(first, last)
         ]
+    )
+
+
+def publish_stored(job: Any, first: int, last: int) -> None:
+    """Publish stored lines ``first..last`` of ``job`` again through the real publisher (a repeated delivery)."""
+    from etl import events
+    from etl.models import LogLine
+
+    lines = LogLine.objects.filter(job=job, seq__range=(first, last)).order_by("seq")
+    events.publish_many(
+        job.pk,
+        [
+            events.log_message(
+                job_id=line.job_id,
+                seq=line.seq,
+                level=line.level,
+                system=line.system,
+                message=line.message,
+                timestamp=line.timestamp,
+            )
+            for line in lines
+        ],
     )
 
 
@@ -80,7 +105,7 @@ def communicator(path: str, token: str | None = None, *, cookie: str | None = No
     """Return a communicator on the real ASGI stack (origin check, session and token auth)."""
     from resync_site.asgi import application
 
-    headers = [ORIGIN]
+    headers = [ORIGIN, HOST]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
     if cookie:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from tests.console.conftest import append_lines, communicator, receive_until, seqs
+from tests.console.conftest import append_lines, communicator, publish_stored, receive_until, seqs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,8 +63,8 @@ async def test_viewer_receives_logs_but_cancel_is_refused(running_job: Any, view
     await sync_to_async(append_lines)(running_job, 1, 3)
     frames = await receive_until(comm, _is_line(3))
     log = next(f for f in frames if f["type"] == "log")
-    assert set(log["payload"]) >= {"job_id", "level", "sistema", "mensagem", "timestamp", "seq"}
-    assert log["payload"]["sistema"] == "MAPS"
+    assert set(log["payload"]) == {"job_id", "level", "sistema", "sistema_id", "mensagem", "timestamp", "seq"}
+    assert (log["payload"]["sistema"], log["payload"]["sistema_id"]) == ("MAPS", "maps")
     assert seqs(frames) == [1, 2, 3]
 
     await comm.send_json_to({"type": "cancel", "job_id": running_job.pk})
@@ -196,11 +196,11 @@ async def test_one_job_socket_refuses_another_job(running_job: Any, viewer: Any,
 
 
 async def test_finished_job_sends_backlog_then_completion(running_job: Any, viewer: Any, token_for: Any) -> None:
-    from etl.runner import store
+    from etl.services import job_finish
 
     token = await sync_to_async(token_for)(viewer)
     await sync_to_async(append_lines)(running_job, 1, 4, publish=False)
-    await sync_to_async(store.job_finish)(running_job.pk, status="success", exit_code=0, summary="")
+    await sync_to_async(job_finish)(job_id=running_job.pk, status="success", exit_code=0, summary="")
     comm = communicator(f"/ws/jobs/{running_job.pk}?batch=1", token)
     assert (await comm.connect())[0]
     frames = await receive_until(comm, lambda f: f["type"] == "job_complete")
@@ -209,86 +209,34 @@ async def test_finished_job_sends_backlog_then_completion(running_job: Any, view
     await comm.disconnect()
 
 
-async def test_a_batch_published_as_one_layer_message_is_relayed_in_order(
-    running_job: Any, viewer: Any, token_for: Any
-) -> None:
-    from channels.layers import get_channel_layer
-
-    from etl import events
-
+async def test_lines_delivered_again_are_not_sent_twice(running_job: Any, viewer: Any, token_for: Any) -> None:
     token = await sync_to_async(token_for)(viewer)
     await sync_to_async(append_lines)(running_job, 1, 3, publish=False)
     comm = communicator(f"/ws/jobs/{running_job.pk}", token)
     assert (await comm.connect())[0]
-    await receive_until(comm, lambda f: f["type"] == "status")
+    backlog = await receive_until(comm, lambda f: f["type"] == "status")
+    assert seqs(backlog) == [1, 2, 3]
     await sync_to_async(append_lines)(running_job, 4, 6, publish=False)
-    lines = await sync_to_async(_payloads)(running_job.pk, 1, 6)
-    batch = [{"type": "log", "payload": p} for p in lines]  # 1-3 are duplicates the consumer must drop
-    await get_channel_layer().group_send(events.job_group(running_job.pk), {"type": "etl.events", "messages": batch})
+    await sync_to_async(publish_stored)(running_job, 1, 6)  # 1-3 are duplicates the consumer must drop
     frames = await receive_until(comm, _is_line(6))
     assert seqs(frames) == [4, 5, 6]
     await comm.disconnect()
 
 
-def _payloads(job_id: int, first: int, last: int) -> list[dict[str, Any]]:
-    from etl.console_selectors import log_page_after
-
-    return log_page_after(job_id=job_id, after_seq=first - 1, until_seq=last)
-
-
-async def test_a_batch_with_a_hole_is_completed_from_the_database(
-    running_job: Any, viewer: Any, token_for: Any
-) -> None:
-    from channels.layers import get_channel_layer
-
-    from etl import events
-
-    token = await sync_to_async(token_for)(viewer)
-    comm = communicator(f"/ws/jobs/{running_job.pk}?batch=1", token)
-    assert (await comm.connect())[0]
-    await receive_until(comm, lambda f: f["type"] == "status")
-    await sync_to_async(append_lines)(running_job, 1, 9, publish=False)
-    lines = await sync_to_async(_payloads)(running_job.pk, 1, 9)
-    # 1-3 then 7-9 arrive; 4-6 were lost on the way but are in the database.
-    batch = [{"type": "log", "payload": p} for p in lines if p["seq"] not in (4, 5, 6)]
-    await get_channel_layer().group_send(events.job_group(running_job.pk), {"type": "etl.events", "messages": batch})
-    frames = await receive_until(comm, _is_line(9))
-    assert seqs(frames) == list(range(1, 10))
-    await comm.disconnect()
-
-
-async def _send_lines_event(job_id: int, lines: list[dict[str, Any]]) -> None:
-    import json
-
-    from channels.layers import get_channel_layer
-
-    from etl import events
-
-    event = {
-        "type": "etl.lines",
-        "job_id": job_id,
-        "first_seq": lines[0]["seq"],
-        "last_seq": lines[-1]["seq"],
-        "lines": json.dumps(lines),
-    }
-    await get_channel_layer().group_send(events.job_group(job_id), event)
-
-
 @pytest.mark.parametrize("batch", [True, False])
-async def test_pre_serialised_runs_are_relayed_once_each_without_gap(
+async def test_published_runs_are_relayed_once_each_without_gap(
     running_job: Any, viewer: Any, token_for: Any, batch: bool
 ) -> None:
     token = await sync_to_async(token_for)(viewer)
     await sync_to_async(append_lines)(running_job, 1, 12, publish=False)
-    lines = await sync_to_async(_payloads)(running_job.pk, 1, 12)
     comm = communicator(f"/ws/jobs/{running_job.pk}?last_seq=2" + ("&batch=1" if batch else ""), token)
     assert (await comm.connect())[0]
-    await receive_until(comm, lambda f: f["type"] == "status")  # backlog 3..12 already sent
+    backlog = await receive_until(comm, lambda f: f["type"] == "status")
+    assert seqs(backlog) == list(range(3, 13))
     await sync_to_async(append_lines)(running_job, 13, 20, publish=False)
-    more = await sync_to_async(_payloads)(running_job.pk, 13, 20)
-    await _send_lines_event(running_job.pk, lines[8:])  # 9..12 again: duplicates, dropped
-    await _send_lines_event(running_job.pk, more[:3])  # 13..15: the next lines
-    await _send_lines_event(running_job.pk, more[5:])  # 18..20: 16 and 17 were lost, read from the database
+    await sync_to_async(publish_stored)(running_job, 9, 12)  # again: duplicates, dropped
+    await sync_to_async(publish_stored)(running_job, 13, 15)  # the next lines
+    await sync_to_async(publish_stored)(running_job, 18, 20)  # 16 and 17 were lost: read from the database
     frames = await receive_until(comm, _is_line(20))
     assert seqs(frames) == list(range(13, 21))
     assert {f["type"] for f in frames if f["type"] != "status"} == ({"log_batch"} if batch else {"log"})
@@ -298,7 +246,7 @@ async def test_pre_serialised_runs_are_relayed_once_each_without_gap(
 async def test_lines_whose_messages_were_lost_at_the_end_arrive_before_job_complete(
     running_job: Any, viewer: Any, token_for: Any
 ) -> None:
-    from etl.runner import store
+    from etl.services import job_finish
 
     token = await sync_to_async(token_for)(viewer)
     comm = communicator(f"/ws/jobs/{running_job.pk}?batch=1", token)
@@ -306,7 +254,7 @@ async def test_lines_whose_messages_were_lost_at_the_end_arrive_before_job_compl
     await receive_until(comm, lambda f: f["type"] == "status")
     await sync_to_async(append_lines)(running_job, 1, 5)
     await sync_to_async(append_lines)(running_job, 6, 8, publish=False)  # the last messages were dropped
-    await sync_to_async(store.job_finish)(running_job.pk, status="success", exit_code=0, summary="")
+    await sync_to_async(job_finish)(job_id=running_job.pk, status="success", exit_code=0, summary="")
     frames = await receive_until(comm, lambda f: f["type"] == "job_complete")
     assert seqs(frames) == list(range(1, 9))
     await comm.disconnect()
@@ -338,6 +286,60 @@ async def test_cancel_over_the_socket_shares_the_api_rate_limit(
     assert frames[-1]["payload"]["code"] == "rate_limited"
     assert "retry in" in frames[-1]["payload"]["detail"]
     await comm.disconnect()
+
+
+async def test_one_sockets_slow_query_does_not_hold_up_another_sockets_handshake_and_backlog(
+    running_job: Any, viewer: Any, token_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each connection's database work runs on its own thread: one stuck query freezes one socket only.
+
+    The first socket's query does not return until the second socket has authenticated, been accepted
+    and read its backlog and state. Were the database calls of both sockets on one thread, the second
+    socket's calls would queue behind the stuck one and the release would never come (the wait gives
+    up after a bound, and the test fails on what it recorded, not on how long anything took).
+    """
+    import asyncio
+    import threading
+
+    from etl import console_selectors
+    from etl.models import Job, Status
+
+    token = await sync_to_async(token_for)(viewer)
+    other_job = await Job.objects.acreate(
+        kind=Job.Kind.PIPELINE, systems=["maps"], options={}, status=Status.PENDING, created_at=running_job.created_at
+    )
+    stuck, other_served = threading.Event(), threading.Event()
+    served_while_stuck: list[bool] = []
+    real_exists, real_state = console_selectors.job_exists, console_selectors.job_state_messages
+
+    def job_exists(*, job_id: int) -> bool:
+        if job_id == running_job.pk:  # the slow socket: a lock wait, a slow disk
+            stuck.set()
+            served_while_stuck.append(other_served.wait(timeout=60))
+        return real_exists(job_id=job_id)
+
+    def job_state_messages(*, job_id: int) -> list[dict[str, Any]]:
+        messages = real_state(job_id=job_id)
+        if job_id == other_job.pk:  # the other socket's last database call of its handshake and backlog
+            other_served.set()
+        return messages
+
+    monkeypatch.setattr(console_selectors, "job_exists", job_exists)
+    monkeypatch.setattr(console_selectors, "job_state_messages", job_state_messages)
+    slow = communicator(f"/ws/jobs/{running_job.pk}", token)
+    other = communicator(f"/ws/jobs/{other_job.pk}", token)
+    async with asyncio.TaskGroup() as tg:
+        slow_connect = tg.create_task(slow.connect(timeout=120))
+        assert await asyncio.to_thread(stuck.wait, 60), "the slow socket never reached its query"
+        assert (await other.connect(timeout=120))[0]
+        other_frames = await receive_until(other, lambda f: f["type"] == "status")
+    assert served_while_stuck == [True], "the other socket was not served while the slow one was stuck"
+    assert other_frames[-1]["payload"]["job_id"] == other_job.pk
+    assert slow_connect.result()[0]
+    slow_frames = await receive_until(slow, lambda f: f["type"] == "status")
+    assert slow_frames[-1]["payload"]["job_id"] == running_job.pk
+    await other.disconnect()
+    await slow.disconnect()
 
 
 async def test_a_send_to_a_client_already_gone_ends_the_relay_quietly() -> None:

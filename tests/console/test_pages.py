@@ -33,6 +33,8 @@ def test_viewer_sees_live_panel_without_cancel(running_job: Any, viewer_client: 
     assert 'id="rs-live-config"' in html
     assert "console/live.js" in html
     assert 'data-system="maps"' in html
+    # The system filter matches a line's sistema_id (the code); it shows the system's name.
+    assert '<option value="maps">MAPS</option>' in html
     assert 'data-role="cancel"' not in html
     assert viewer_client.get("/console/jobs/999999/").status_code == 404
 

@@ -27,11 +27,11 @@ PUBLISHER = textwrap.dedent(
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "resync_site.settings")
     django.setup()
     from django.utils import timezone
-    from etl.runner import store
+    from etl.services import step_lines_append
     job_id, step_id, first, last = map(int, sys.argv[1:5])
     now = timezone.now()
     rows = [(seq, now, "INFO", "maps", f"from worker {os.getpid()} line {seq}") for seq in range(first, last + 1)]
-    store.lines_append(job_id, step_id, rows, progress=50, line_count=last, status_text="worker")
+    step_lines_append(job_id=job_id, step_id=step_id, rows=rows, progress=50, line_count=last, status_text="worker")
     print("published", flush=True)
     """
 )

@@ -60,7 +60,9 @@ def test_a_user_removed_from_their_group_is_refused_on_the_next_request(
 def test_every_refusal_names_the_missing_permission_in_one_message(viewer_client: Client) -> None:
     answers = [
         viewer_client.post("/api/cancel/1"),
-        viewer_client.post("/api/tws/jobs/x/actions/hold", data={}, content_type="application/json"),
+        viewer_client.post(
+            "/api/tws/jobs/00000000-0000-4000-8000-000000000000/actions/hold", data={}, content_type="application/json"
+        ),
         viewer_client.get("/api/flags"),
     ]
     details = [a.json()["detail"] for a in answers]

@@ -14,6 +14,7 @@ import os
 import signal
 import time
 from typing import Any
+from urllib.parse import quote
 
 import psutil
 import psycopg
@@ -95,7 +96,8 @@ def test_tws_down_opens_the_breaker_answers_fast_and_recovers(stack: Stack) -> N
         timeout=60,
     )
     assert synced["circuit_state"] == "closed"
-    job_id = stack.get("/api/tws/jobs", params={"limit": 1}).json()["items"][0]["hwa_id"]
+    # Percent-encoded: a v1 id is WORKSTATION;JOBSTREAM_ID;JOBNAME (docs/tws-compat.md, "Identifiers").
+    job_id = quote(stack.get("/api/tws/jobs", params={"limit": 1}).json()["items"][0]["hwa_id"], safe="")
     errors_before = metric_value(stack.metrics(), "tws_requests_total", outcome="error")
     opens_before = metric_value(stack.metrics(), "tws_circuit_open_total")
 

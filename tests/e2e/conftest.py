@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -50,7 +51,7 @@ SETUP = textwrap.dedent(
     from etl import services
     for code, total, pause in (("slowdemo", 300, 0.02), ("slowcancel", 100000, 0.02)):
         system = services.system_save(code=code, name=code.upper(), active=True, base_url="http://127.0.0.1:9",
-                                      command=[sys.executable, "-c", SCRIPT, str(total), str(pause)], acting_user=None)
+                                      command_name=code, acting_user=None)
         services.credential_save(system_id=system.pk, url="http://127.0.0.1:9", username="demo",
                                  password="demo-password", acting_user=None)
     # A finished run of 100,000 lines for the windowed view.
@@ -69,6 +70,19 @@ SETUP = textwrap.dedent(
     print("BIG_JOB=" + str(big.pk))
     """
 )
+
+
+def wait_for(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """Wait until ``expression`` is truthy in the page.
+
+    Playwright's ``wait_for_function`` evaluates its predicate with ``eval`` inside the page, which
+    the Content-Security-Policy forbids; ``evaluate`` goes through the DevTools protocol instead.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{expression!r} still false after {timeout / 1000:.0f} s")
+        page.wait_for_timeout(100)
 
 
 @dataclass
@@ -118,6 +132,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
     var_dir = tmp_path_factory.mktemp("e2e-var")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "RESYNC_", "DJANGO_"))}
     env.update(RESYNC_VAR_DIR=str(var_dir), RESYNC_ADMIN_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1")
+    # The slow systems' program, configured as production configures commands (a System only names one).
+    slow = {"slowdemo": ("300", "0.02"), "slowcancel": ("100000", "0.02")}
+    env["ETL_COMMANDS"] = json.dumps({code: [sys.executable, "-c", SLOW_SCRIPT, *args] for code, args in slow.items()})
     _manage(env, "migrate", "--no-input", "-v", "0")
     _manage(env, "demo_setup")
     out = _manage(env, "shell", "-c", f"SCRIPT = {SLOW_SCRIPT!r}\n{SETUP}")
@@ -178,6 +195,12 @@ def page(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterat
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     tab.on("dialog", lambda dialog: dialog.accept())
+    # A page that breaks the Content-Security-Policy fails its test: the browser would block that part.
+    violations: list[str] = []
+    tab.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     tab.goto(f"{server.url}/admin/login/?next=/admin/")
     tab.fill("#id_username", "admin")
     tab.fill("#id_password", PASSWORD)
@@ -189,3 +212,4 @@ def page(browser: Any, server: Server, request: pytest.FixtureRequest) -> Iterat
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}-end.png"), full_page=True)
         context.close()
+    assert not violations, f"Content-Security-Policy violations: {violations}"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, Server
+from tests.e2e.conftest import ARTIFACTS, Server, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]  # one server per run
 
@@ -49,15 +49,15 @@ def test_dashboard_cards_render_and_refresh(page: Any, server: Server) -> None:
 def test_live_lines_appear_and_a_dropped_socket_resumes_without_gap(page: Any, server: Server) -> None:
     job_id = _start_run(page, server, "slowdemo")
     page.goto(f"{server.url}/console/jobs/{job_id}/")
-    page.wait_for_function("window.resyncLive && window.resyncLive.lastSeq() >= 40")
+    wait_for(page, "window.resyncLive && window.resyncLive.lastSeq() >= 40")
     assert page.locator(".rs-log-row").count() > 0
     page.screenshot(path=str(ARTIFACTS / "live-running.png"))
 
     before = page.evaluate("window.resyncLive.lastSeq()")
     page.evaluate("window.resyncLive.socket().close()")  # the network drops mid-run
-    page.wait_for_function("!window.resyncLive.connected()")
-    page.wait_for_function(f"window.resyncLive.connected() && window.resyncLive.lastSeq() > {before}")
-    page.wait_for_function("window.resyncLive.finished()", timeout=60_000)
+    wait_for(page, "!window.resyncLive.connected()")
+    wait_for(page, f"window.resyncLive.connected() && window.resyncLive.lastSeq() > {before}")
+    wait_for(page, "window.resyncLive.finished()", timeout=60_000)
     page.wait_for_timeout(300)  # let the last frame render before the comparison and the screenshot
 
     shown = page.evaluate("window.resyncLive.seqs()")
@@ -73,7 +73,7 @@ def test_live_lines_appear_and_a_dropped_socket_resumes_without_gap(page: Any, s
 def test_operator_cancels_a_run_and_sees_its_status_change(page: Any, server: Server) -> None:
     job_id = _start_run(page, server, "slowcancel")
     page.goto(f"{server.url}/console/jobs/{job_id}/")
-    page.wait_for_function("window.resyncLive && window.resyncLive.lastSeq() >= 10")
+    wait_for(page, "window.resyncLive && window.resyncLive.lastSeq() >= 10")
     page.click('[data-role="cancel"]')
     page.wait_for_selector('[data-role="job-status"][data-status="cancelled"]', timeout=60_000)
     assert _db(server, "SELECT status FROM etl_job WHERE id = ?", job_id) == [("cancelled",)]
@@ -82,7 +82,7 @@ def test_operator_cancels_a_run_and_sees_its_status_change(page: Any, server: Se
 
 def test_a_100k_line_run_stays_windowed_filters_and_scrolls(page: Any, server: Server) -> None:
     page.goto(f"{server.url}/console/jobs/{server.big_job}/")
-    page.wait_for_function("window.resyncLive && window.resyncLive.lastSeq() === 100000", timeout=120_000)
+    wait_for(page, "window.resyncLive && window.resyncLive.lastSeq() === 100000", timeout=120_000)
     assert page.locator(".rs-log-row").count() < 200  # only the rows in sight exist
     assert page.locator(".rs-log-row").last.get_attribute("data-seq") == "100000"  # following: at the bottom
 

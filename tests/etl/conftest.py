@@ -33,18 +33,26 @@ def _fresh_caches() -> Iterator[None]:
 
 
 @pytest.fixture
-def make_system(db: None) -> Callable[..., Any]:
-    """Return a factory of active systems with a complete credential."""
+def make_system(db: None, settings: Any) -> Callable[..., Any]:
+    """Return a factory of active systems with a complete credential; ``script`` becomes its configured command."""
     from etl import services
 
+    settings.ETL_COMMANDS = {}
+
     def make(code: str = "maps", *, script: str | None = None, active: bool = True, credential: bool = True) -> Any:
-        command = [sys.executable, "-c", textwrap.dedent(script)] if script else None
+        command_name = None
+        if script:
+            command_name = f"test-{code}"
+            settings.ETL_COMMANDS = {
+                **settings.ETL_COMMANDS,
+                command_name: [sys.executable, "-c", textwrap.dedent(script)],
+            }
         system = services.system_save(
             code=code,
             name=code.upper(),
             active=active,
             base_url="http://127.0.0.1:9",
-            command=command,
+            command_name=command_name,
             acting_user=None,
         )
         if credential:
@@ -76,9 +84,22 @@ def start_job(operator: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def no_enqueue(monkeypatch: pytest.MonkeyPatch) -> None:
+def enqueued() -> Iterator[list[int]]:
+    """Collect the ids of the jobs handed to a worker, instead of queueing them (the test runs them itself)."""
+    import dataclasses
+
+    from etl.services.workers import worker_side, worker_side_plug
+
+    ids: list[int] = []
+    previous = worker_side_plug(dataclasses.replace(worker_side(), enqueue=ids.append))
+    yield ids
+    if previous is not None:
+        worker_side_plug(previous)
+
+
+@pytest.fixture
+def no_enqueue(enqueued: list[int]) -> None:
     """Keep jobs in the database only: the test runs them itself."""
-    monkeypatch.setattr("etl.services.jobs.enqueue_job", lambda job_id: None)
 
 
 @pytest.fixture
@@ -156,9 +177,9 @@ def run_in_thread() -> Iterator[Callable[[int], threading.Thread]]:
 @pytest.fixture
 def shared_database_url(transactional_db: None) -> str:
     """Return a DATABASE_URL another process can open (skip on an in-memory SQLite test database)."""
-    from etl.runner.store import _database_url
+    from etl.runner.plan import database_url
 
-    url = _database_url()
+    url = database_url()
     if not url:
         pytest.skip("the test database is in memory: another process cannot reach it (the PostgreSQL pass covers this)")
     return url

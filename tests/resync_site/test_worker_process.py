@@ -16,7 +16,7 @@ QUEUE_JOB = """
 import sys
 from etl import services
 system = services.system_save(code="quick", name="QUICK", base_url="http://127.0.0.1:9",
-                              command=[sys.executable, "-c", "print('[INFO] [QUICK] report done')"], acting_user=None)
+                              command_name="quick", acting_user=None)
 services.credential_save(system_id=system.pk, url="http://127.0.0.1:9", username="u", password="p-quick-1",
                          acting_user=None)
 job = services.job_execute(systems=["quick"], options={"data_inicial": "2025-01-15"}, acting_user=None)
@@ -27,6 +27,7 @@ print(f"JOB={job.pk}")
 def _env(var_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "RESYNC_", "SECRET"))}
     env.update(RESYNC_VAR_DIR=str(var_dir), RESYNC_WORKER_METRICS_PORT="0", LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+    env["ETL_COMMANDS"] = json.dumps({"quick": [sys.executable, "-c", "print('[INFO] [QUICK] report done')"]})
     return env
 
 

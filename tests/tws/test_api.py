@@ -70,7 +70,7 @@ def test_one_job_its_live_status_and_log(viewer_client: Client, synced: Threaded
     assert status["status"] == synced.server.plan.state(job).common
     log = viewer_client.get(f"/api/tws/jobs/{job.id}/joblog").json()
     assert job.name in log["text"]
-    missing = viewer_client.get("/api/tws/jobs/nope")
+    missing = viewer_client.get("/api/tws/jobs/00000000-0000-4000-8000-000000000000")
     assert missing.status_code == 404
     assert missing.json()["code"] == "job_not_found"
 

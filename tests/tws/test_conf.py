@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def test_invalid_app_settings_are_system_check_errors(settings: object) -> None:
     from tws.apps import check_tws_settings
@@ -11,3 +13,15 @@ def test_invalid_app_settings_are_system_check_errors(settings: object) -> None:
     messages = [e.msg for e in check_tws_settings()]
     assert any("TWS_MONITOR_INTERVAL_SECONDS" in m for m in messages)
     assert any("10000" in m for m in messages)
+
+
+def test_the_flag_routing_reuse_has_a_default_and_a_negative_one_is_a_check_error(settings: Any) -> None:
+    from tws import conf
+    from tws.apps import check_tws_settings
+
+    if hasattr(settings, "TWS_FLAG_CACHE_SECONDS"):
+        del settings.TWS_FLAG_CACHE_SECONDS
+    assert conf.flag_cache_seconds() == 2.0
+    assert not [e for e in check_tws_settings() if "TWS_FLAG_CACHE_SECONDS" in e.msg]
+    settings.TWS_FLAG_CACHE_SECONDS = -1
+    assert [e for e in check_tws_settings() if "TWS_FLAG_CACHE_SECONDS" in e.msg]

@@ -1,4 +1,4 @@
-"""Hooks of the tws app: embedded simulator, health, flag guard, admin screens, key rotation, command."""
+"""Hooks of the tws app: embedded simulator, health, admin screens, key rotation, command."""
 
 from __future__ import annotations
 
@@ -61,33 +61,6 @@ def test_health_detailed_lists_the_tws_component(client: Client, monkeypatch: py
     text = str(body)
     assert "tws" in text
     assert "degraded" in text
-
-
-async def test_the_flag_guard_reports_v2_errors_and_circuit_opens(
-    sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch, settings: Any
-) -> None:
-    from cachemig import flags
-    from tws.hwa.client import get_tws_client, reset_tws_client
-
-    monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "true")
-    settings.TWS_FLAG_CACHE_SECONDS = 0
-    await reset_tws_client()
-    guard = flags.guard_for("TWS_UNIFIED_V2_ENABLED")
-    assert guard is not None
-    client = await get_tws_client(settings=fast_settings(sim.url, retry_attempts=1, breaker_consecutive_failures=3))
-    await client.get_job(sim.server.plan.jobs[0].id)
-    assert guard().ok
-    sim.set_faults(error_503=1.0)
-    for _ in range(5):
-        try:
-            await client.get_job(sim.server.plan.jobs[0].id)
-        except Exception:  # noqa: S112 — failing on purpose until the breaker opens
-            continue
-    report = guard()
-    assert not report.ok
-    assert report.figures["circuit_opens"] >= 1
-    assert report.figures["error_ratio"] > 0.5
-    await reset_tws_client()
 
 
 @pytest.mark.django_db

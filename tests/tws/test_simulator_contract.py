@@ -14,6 +14,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.tws.conftest import SIM_PASSWORD, SIM_USER
+from tws.hwa.ids import is_job_id, path_segment
 from tws.simulator.threaded import ThreadedSimulator
 
 HWA = Path(settings.BASE_DIR).parent / "shared" / "hwa"
@@ -92,19 +93,20 @@ def test_every_v1_endpoint_validates_against_the_v1_schemas(sim: ThreadedSimulat
     spec, uri = _spec("openapi-v1-subset.json"), "urn:hwa:v1"
     plan = sim.server.plan
     job = next(j for j in plan.jobs if plan.state(j).common not in ("HELD", "RUNNING"))
+    job_path = f"/twsd/plan/current/job/{path_segment(job.v1_id)}"
     checks = [
         ("get", "/engine/info", "/twsd/engine/info", None),
         ("post", "/plan/{planId}/job/query", "/twsd/plan/current/job/query", {"filters": {"jobInPlanFilter": {}}}),
         ("post", "/plan/{planId}/jobstream/query", "/twsd/plan/current/jobstream/query", {}),
-        ("get", "/plan/{planId}/job/{jobId}", f"/twsd/plan/current/job/{job.id}", None),
-        ("get", "/plan/{planId}/job/{jobId}/joblog", f"/twsd/plan/current/job/{job.id}/joblog", None),
+        ("get", "/plan/{planId}/job/{jobId}", job_path, None),
+        ("get", "/plan/{planId}/job/{jobId}/joblog", f"{job_path}/joblog", None),
     ]
     for method, spec_path, url, body in checks:
         response = http.request(method.upper(), url, json=body, headers={"How-Many": "50"})
         assert response.status_code == 200, (url, response.text)
         _validate(spec, uri, spec_path, method, "200", response.json())
     for action in ("hold", "release", "cancel"):
-        response = http.put(f"/twsd/plan/current/job/{job.id}/action/{action}", json={})
+        response = http.put(f"{job_path}/action/{action}", json={})
         assert response.status_code == 202, response.text
         assert response.content == b""
 
@@ -213,3 +215,31 @@ def test_fast_text_rendering_equals_the_dict_rendering() -> None:
     for job in plan.jobs:
         assert json.loads(render.job_v2_text(plan, job)) == render.job_v2(plan, job)
         assert json.loads(render.job_v1_text(plan, job)) == render.job_v1(plan, job)
+
+
+def test_ids_take_hwas_forms_v1_composite_v2_uuid(sim: ThreadedSimulator, http: httpx.Client) -> None:
+    plan = sim.server.plan
+    job = next(j for j in plan.jobs if plan.state(j).common not in ("HELD", "RUNNING"))
+    stream, stream_ws = plan.streams[job.stream], plan.workstations[plan.streams[job.stream].workstation].name
+    v1 = http.post("/twsd/plan/current/job/query", json={"filters": {"jobInPlanFilter": {"jobId": job.v1_id}}}).json()
+    assert [j["id"] for j in v1] == [f"{stream_ws};{stream.jsid};{job.name}"]
+    assert v1[0]["jobStreamId"] == v1[0]["jobStreamInPlan"]["id"] == stream.jsid
+    assert stream.jsid.isalnum()
+    assert len(stream.jsid) == 16
+    assert v1[0]["actualKey"] == f"{stream_ws}#{stream.name}.{job.name}"
+    streams = http.post("/twsd/plan/current/jobstream/query", json={}, headers={"How-Many": "0"}).json()
+    assert {s["actualKey"] for s in streams} >= {f"{stream_ws}#{stream.jsid}"}
+    v2 = http.get(f"/twsd/api/v2/plan/job/{job.id}").json()
+    assert (v2["id"], v2["jobStreamId"]) == (job.id, stream.id)
+    assert [is_job_id(v2["id"]), is_job_id(v1[0]["id"])] == [True, True]
+    assert v2["id"].count("-") == 4
+    encoded = f"/twsd/plan/current/job/{path_segment(job.v1_id)}"
+    for method, path in (("GET", encoded), ("GET", f"{encoded}/joblog"), ("PUT", f"{encoded}/action/hold")):
+        answer = http.request(method, path, json={} if method == "PUT" else None)
+        assert answer.status_code in (200, 202), (path, answer.text)
+    assert http.get(f"{encoded}/joblog").json()["jobId"] == job.v1_id
+    http.put(f"{encoded}/action/release", json={})
+    for wrong in (f"/twsd/plan/current/job/{job.id}", f"/twsd/api/v2/plan/job/{path_segment(job.v1_id)}"):
+        refused = http.get(wrong)  # each API answers for its own form only
+        assert refused.status_code == 404
+        assert refused.json()["messages"][0].startswith("AWSJPL506E")

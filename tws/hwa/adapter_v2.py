@@ -20,6 +20,7 @@ from tws.hwa.contract import (
     Workstation,
 )
 from tws.hwa.http import TWSTransport
+from tws.hwa.ids import path_segment
 from tws.hwa.paging import all_pages
 from tws.hwa.rows import Row, parse_instant
 
@@ -162,7 +163,9 @@ class OptimizedTWSClientAdapter:
             yield rows
 
     async def _job_data(self, job_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = await self._json("get_job", "GET", f"/plan/job/{job_id}", params={"plan_id": self._plan})
+        data: dict[str, Any] = await self._json(
+            "get_job", "GET", f"/plan/job/{path_segment(job_id)}", params={"plan_id": self._plan}
+        )
         return data
 
     async def get_job(self, job_id: str) -> Job:
@@ -213,6 +216,6 @@ class OptimizedTWSClientAdapter:
         if action == "rerun":
             data = await self._job_data(job_id)
             run_id = str(((data.get("jobruns") or [{}])[-1]).get("id") or job_id)
-            await self._t.request("job_rerun", "PUT", f"{V2}/plan/job/run/{run_id}/action/rerun", json={})
+            await self._t.request("job_rerun", "PUT", f"{V2}/plan/job/run/{path_segment(run_id)}/action/rerun", json={})
             return
-        await self._t.request(f"job_{action}", "PUT", f"{V2}/plan/job/{job_id}/action/{action}", json={})
+        await self._t.request(f"job_{action}", "PUT", f"{V2}/plan/job/{path_segment(job_id)}/action/{action}", json={})

@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from asgiref.sync import sync_to_async
 
@@ -16,6 +15,7 @@ from cachemig import flags
 from core.context import get_correlation_id, get_user_key
 from tws import conf
 from tws.exceptions import TWSError
+from tws.guard import anote_v2_figures
 from tws.hwa.adapter_v2 import OptimizedTWSClientAdapter
 from tws.hwa.cache import cached
 from tws.hwa.contract import (
@@ -32,6 +32,7 @@ from tws.hwa.contract import (
     Workstation,
 )
 from tws.hwa.http import Resilience, TWSTransport
+from tws.hwa.ids import api_of
 from tws.hwa.legacy import LegacyTWSClient
 from tws.hwa.rows import Row
 from tws.hwa.settings import TWSSettings, load_tws_settings
@@ -132,8 +133,19 @@ class UnifiedTWSClient:
 
     async def backend(self) -> Backend:
         """Return the backend the flag picks for the current request's key."""
+        await anote_v2_figures(self.resilience)  # the last calls' outcomes, even failed connects, to the flag guard
         transport = await self._transport()
         return OptimizedTWSClientAdapter(transport) if await self._use_v2() else LegacyTWSClient(transport)
+
+    async def _backend_of(self, job_id: str) -> Backend:
+        # Only the API that issued an id can answer for it (docs/tws-compat.md, "Identifiers"): a job
+        # synced through v2 keeps its UUID while the flag sends this caller to v1, and the reverse.
+        api = api_of(job_id)
+        if api is None:
+            return await self.backend()
+        await anote_v2_figures(self.resilience)
+        transport = await self._transport()
+        return OptimizedTWSClientAdapter(transport) if api == "v2" else LegacyTWSClient(transport)
 
     # --- the contract -----------------------------------------------------
     async def get_system_status(self) -> SystemStatus:
@@ -156,11 +168,11 @@ class UnifiedTWSClient:
 
     async def get_job(self, job_id: str) -> Job:
         """Return one job in plan."""
-        return await (await self.backend()).get_job(job_id)
+        return await (await self._backend_of(job_id)).get_job(job_id)
 
     async def get_job_status(self, job_id: str) -> JobStatus:
         """Return a job's status (cached for the status TTL)."""
-        backend = await self.backend()
+        backend = await self._backend_of(job_id)
 
         async def load() -> JobStatus:
             return await backend.get_job_status(job_id)
@@ -181,11 +193,11 @@ class UnifiedTWSClient:
     # --- beyond the contract ------------------------------------------------
     async def get_joblog(self, job_id: str) -> JobLog:
         """Return a job's log."""
-        return await (await self.backend()).get_joblog(job_id)
+        return await (await self._backend_of(job_id)).get_joblog(job_id)
 
     async def act(self, job_id: str, action: JobAction) -> None:
         """Run ``action`` on a job."""
-        await (await self.backend()).act(job_id, action)
+        await (await self._backend_of(job_id)).act(job_id, action)
 
     async def iter_job_rows(self, *, page_size: int = 5000) -> AsyncIterator[list[Row]]:
         """Yield the rows of every job of the plan, one page at a time."""
@@ -240,18 +252,3 @@ def forget_tws_clients() -> None:
     with _guard:
         _instances.clear()
         _locks.clear()
-
-
-def guard_report_figures() -> dict[str, Any]:
-    """Return the v2 error ratio and circuit opens of the live clients (for the flag guard)."""
-    with _guard:
-        clients = list(_instances.values())
-    calls = sum(c.resilience.stats["v2_calls"] for c in clients)
-    errors = sum(c.resilience.stats["v2_errors"] for c in clients)
-    opens = sum(c.resilience.breaker.open_count for c in clients)
-    return {
-        "calls": float(calls),
-        "errors": float(errors),
-        "error_ratio": errors / calls if calls else 0.0,
-        "circuit_opens": float(opens),
-    }

@@ -57,7 +57,7 @@ class JobStatus(Canonical):
 
 
 class Job(Canonical):
-    """A job in the current plan."""
+    """A job in the current plan; ``id`` and ``job_stream_id`` are the serving API's own (tws/hwa/ids.py)."""
 
     id: str
     name: str

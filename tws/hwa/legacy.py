@@ -21,6 +21,7 @@ from tws.hwa.contract import (
     Workstation,
 )
 from tws.hwa.http import TWSTransport
+from tws.hwa.ids import path_segment
 from tws.hwa.paging import all_pages
 from tws.hwa.rows import Row, parse_instant
 
@@ -79,10 +80,13 @@ class LegacyTWSClient:
 
     def __init__(self, transport: TWSTransport) -> None:
         self._t = transport
-        self._plan = transport.settings.plan_id
+        self._plan = path_segment(transport.settings.plan_id)
 
     def __repr__(self) -> str:
         return f"LegacyTWSClient({self._t!r})"
+
+    def _job_path(self, job_id: str, tail: str = "") -> str:
+        return f"{V1}/plan/{self._plan}/job/{path_segment(job_id)}{tail}"
 
     async def _query(self, filters: JobFilter | None, headers: dict[str, str], operation: str = "get_jobs") -> Any:
         response = await self._t.request(
@@ -140,7 +144,7 @@ class LegacyTWSClient:
 
     async def get_job(self, job_id: str) -> Job:
         """Return one job (``GET /plan/current/job/{id}``)."""
-        return job_from_v1((await self._t.request("get_job", "GET", f"{V1}/plan/{self._plan}/job/{job_id}")).json())
+        return job_from_v1((await self._t.request("get_job", "GET", self._job_path(job_id))).json())
 
     async def get_job_status(self, job_id: str) -> JobStatus:
         """Return a job's status (``GET /plan/current/job/{id}``)."""
@@ -163,9 +167,9 @@ class LegacyTWSClient:
 
     async def get_joblog(self, job_id: str) -> JobLog:
         """Return the job's log (``GET /plan/current/job/{id}/joblog``)."""
-        data = (await self._t.request("get_joblog", "GET", f"{V1}/plan/{self._plan}/job/{job_id}/joblog")).json()
+        data = (await self._t.request("get_joblog", "GET", self._job_path(job_id, "/joblog"))).json()
         return JobLog(job_id=job_id, text=str(data.get("log", "")))
 
     async def act(self, job_id: str, action: JobAction) -> None:
         """Run ``action`` on a job (``PUT /plan/current/job/{id}/action/{action}``, body ``{}``)."""
-        await self._t.request(f"job_{action}", "PUT", f"{V1}/plan/{self._plan}/job/{job_id}/action/{action}", json={})
+        await self._t.request(f"job_{action}", "PUT", self._job_path(job_id, f"/action/{action}"), json={})

@@ -19,6 +19,7 @@ from tws.models import JobInPlan, JobStatusTransition, JobStream, SyncRun
 from tws.models import Workstation as WorkstationRow
 from tws.services.alerts import alert_raise, alerts_raise_many
 from tws.services.bridge import run_async
+from tws.services.plan_rekey import last_api_version, plan_rekey
 from tws.services.upsert import db_datetime, upsert
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,9 @@ def plan_store(*, fetched: FetchedPlan, started_at: datetime | None = None) -> S
     """Upsert a fetched plan, record transitions and raise alerts (one transaction)."""
     now = timezone.now()
     with transaction.atomic():
+        if last_api_version() not in (None, fetched.api_version):
+            moved = plan_rekey(rows=fetched.rows)
+            log.info("tws plan re-keyed to API %s ids: %s jobs", fetched.api_version, moved)
         changed, removed, transitions, new_errors = _store_jobs(fetched.rows, now)
         _store_streams(fetched.rows, now)
         unlinked = _store_workstations(fetched.workstations, now) if fetched.workstations else []

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from tws.hwa.ids import v1_job_id
+
 Outcome = Literal["succ", "abend", "held", "cancel"]
 WS_TYPES = ("AGENT", "FTA", "POOL")
 OS_BY_TYPE = {"AGENT": "LINUX", "FTA": "UNIX", "POOL": "LINUX"}
@@ -28,17 +30,18 @@ class SimWorkstation:
 
 @dataclass(slots=True)
 class SimJobStream:
-    """A job stream instance in plan."""
+    """A job stream instance in plan (``id`` for v2, ``jsid`` the engine's own id, used by v1)."""
 
     id: str
     name: str
     workstation: int
     sched_offset: float
+    jsid: str = ""
 
 
 @dataclass(slots=True)
 class SimJob:
-    """A job in plan: its timeline is relative to the plan clock (seconds)."""
+    """A job in plan (``id`` for v2, ``v1_id`` for v1): its timeline is relative to the plan clock (seconds)."""
 
     id: str
     name: str
@@ -51,6 +54,7 @@ class SimJob:
     return_code: int
     run_number: int = 1
     run_ids: list[str] = field(default_factory=list)
+    v1_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,11 @@ class JobState:
 
 def _uuid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def engine_jobstream_id(index: int) -> str:
+    """Return a job stream instance id shaped like the engine's (16 alphanumeric characters)."""
+    return f"0AAAAAAAAAA{index + 1:05X}"
 
 
 class SimPlan:
@@ -95,6 +104,7 @@ class SimPlan:
                 name=f"JS_{('FIN', 'RISK', 'ETL', 'BATCH', 'REPORT')[i % 5]}_{i:05d}",
                 workstation=rng.randrange(n_ws),
                 sched_offset=rng.uniform(-7200, 3600),
+                jsid=engine_jobstream_id(i),
             )
             for i in range(n_streams)
         ]
@@ -117,8 +127,10 @@ class SimPlan:
                 return_code=0 if outcome == "succ" else rng.choice((1, 4, 8, 12, 127)),
             )
             job.run_ids.append(_uuid(rng))
+            job.v1_id = v1_job_id(self.workstations[js.workstation].name, js.jsid, job.name)
             self.jobs.append(job)
         self.by_id = {j.id: j for j in self.jobs}
+        self.by_v1_id = {j.v1_id: j for j in self.jobs}
         self.streams_by_id = {s.id: i for i, s in enumerate(self.streams)}
         self.ws_by_key = {w.id: i for i, w in enumerate(self.workstations)}
         self.ws_by_key.update({w.name: i for i, w in enumerate(self.workstations)})

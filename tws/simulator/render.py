@@ -111,20 +111,22 @@ def job_v1(plan: SimPlan, job: SimJob) -> dict[str, Any]:
     }
     if st.return_code is not None:
         definition["returnCode"] = st.return_code
+    jws = plan.workstations[js.workstation].name
     return {
-        "id": job.id,
+        "id": job.v1_id,
         "name": job.name,
+        "actualKey": f"{jws}#{js.name}.{job.name}",
         "planId": plan.plan_id,
-        "jobStreamId": js.id,
+        "jobStreamId": js.jsid,
         "jobRunId": job.run_ids[-1],
         "jobNumber": job.run_number,
         "rerunInstancesNumber": job.run_number - 1,
         "workstationInPlan": {"name": ws.name, "symId": ws.id},
         "jobStreamInPlan": {
-            "id": js.id,
+            "id": js.jsid,
             "name": js.name,
             "startTime": iso(plan.at(js.sched_offset)),
-            "workstationKey": {"name": plan.workstations[js.workstation].name},
+            "workstationKey": {"name": jws},
         },
         "status": {
             "commonStatus": st.common,
@@ -197,8 +199,9 @@ def stream_v1(plan: SimPlan, index: int, jobs: list[SimJob]) -> dict[str, Any]:
     common, internal = stream_status(plan, index, jobs)
     ws = plan.workstations[js.workstation]
     return {
-        "id": js.id,
+        "id": js.jsid,
         "key": {"name": js.name, "startTime": iso(plan.at(js.sched_offset)), "workstationKey": {"name": ws.name}},
+        "actualKey": f"{ws.name}#{js.jsid}",
         "originalJobStreamName": js.name,
         "workstation": {"name": ws.name, "symId": ws.id},
         "planId": plan.plan_id,
@@ -208,7 +211,7 @@ def stream_v1(plan: SimPlan, index: int, jobs: list[SimJob]) -> dict[str, Any]:
 
 
 # --- fast text rendering of jobs (large pages) -------------------------------
-# Generated names and ids are [A-Za-z0-9_#.-] only, so they are embedded without escaping;
+# Generated names and ids are [A-Za-z0-9_#.;-] only, so they are embedded without escaping;
 # tests check that json.loads(text) equals the dict rendering above.
 _static_v2: dict[str, str] = {}
 _static_v1: dict[str, str] = {}
@@ -257,11 +260,13 @@ def job_v1_text(plan: SimPlan, job: SimJob) -> str:
     ws = plan.workstations[job.workstation]
     if prefix is None:
         js = plan.streams[job.stream]
+        jws = plan.workstations[js.workstation].name
         prefix = (
-            f'{{"id":"{job.id}","name":"{job.name}","planId":"{plan.plan_id}","jobStreamId":"{js.id}",'
-            f'"workstationInPlan":{{"name":"{ws.name}","symId":"{ws.id}"}},"jobStreamInPlan":{{"id":"{js.id}",'
+            f'{{"id":"{job.v1_id}","name":"{job.name}","actualKey":"{jws}#{js.name}.{job.name}",'
+            f'"planId":"{plan.plan_id}","jobStreamId":"{js.jsid}",'
+            f'"workstationInPlan":{{"name":"{ws.name}","symId":"{ws.id}"}},"jobStreamInPlan":{{"id":"{js.jsid}",'
             f'"name":"{js.name}","startTime":"{iso(plan.at(js.sched_offset))}",'
-            f'"workstationKey":{{"name":"{plan.workstations[js.workstation].name}"}}}},'
+            f'"workstationKey":{{"name":"{jws}"}}}},'
         )
         _static_v1[job.id] = prefix
     st = plan.state(job)

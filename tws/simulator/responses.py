@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -27,3 +28,18 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 def server_of(request: web.Request) -> SimulatorServer:
     """Return the simulator serving ``request``."""
     return request.app[SERVER_KEY]
+
+
+def path_id(request: web.Request, name: str) -> str:
+    """Return path parameter ``name`` as HWA's servlet container hands it over.
+
+    The container reads a literal ';' in a segment as the start of path parameters and drops them,
+    so ``WS;JSID;JOB`` sent unencoded arrives as ``WS``; only ``WS%3BJSID%3BJOB`` arrives whole.
+    """
+    resource = request.match_info.route.resource
+    template = resource.canonical.split("/") if resource is not None else []
+    raw = request.raw_path.split("?", 1)[0].split("/")
+    marker = "{" + name + "}"
+    if marker not in template or len(raw) != len(template):
+        return request.match_info[name]
+    return unquote(raw[template.index(marker)].split(";", 1)[0])

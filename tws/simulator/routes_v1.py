@@ -9,7 +9,7 @@ from aiohttp import web
 
 from tws.simulator import render
 from tws.simulator.plan import SimJob
-from tws.simulator.responses import error_response, json_response, server_of
+from tws.simulator.responses import error_response, json_response, path_id, server_of
 
 if TYPE_CHECKING:
     from tws.simulator.server import SimulatorServer
@@ -58,7 +58,7 @@ def _job_filter(sim: SimulatorServer, body: dict[str, Any]) -> list[SimJob]:
     plan = sim.plan
     jobs = plan.jobs
     if flt.get("jobId"):
-        job = plan.by_id.get(str(flt["jobId"]))
+        job = plan.by_v1_id.get(str(flt["jobId"]))
         jobs = [job] if job else []
     name = flt.get("jobName")
     pattern = render._like(name) if name else None
@@ -82,7 +82,7 @@ async def engine_info(request: web.Request) -> web.Response:
 
 async def job_query(request: web.Request) -> web.Response:
     sim = server_of(request)
-    sim.check_plan_id(request.match_info["plan_id"])
+    sim.check_plan_id(path_id(request, "plan_id"))
     try:
         jobs, headers = _slice(request, _job_filter(sim, await _body(request)))
     except web.HTTPBadRequest as exc:
@@ -94,7 +94,7 @@ async def job_query(request: web.Request) -> web.Response:
 
 async def stream_query(request: web.Request) -> web.Response:
     sim = server_of(request)
-    sim.check_plan_id(request.match_info["plan_id"])
+    sim.check_plan_id(path_id(request, "plan_id"))
     try:
         body = await _body(request)
         name = ((body.get("filters") or {}).get("jobStreamInPlanFilter") or {}).get("jobStreamName")
@@ -106,14 +106,14 @@ async def stream_query(request: web.Request) -> web.Response:
 
 async def job_get(request: web.Request) -> web.Response:
     sim = server_of(request)
-    sim.check_plan_id(request.match_info["plan_id"])
-    return json_response(render.job_v1(sim.plan, sim.job(request.match_info["job_id"])))
+    sim.check_plan_id(path_id(request, "plan_id"))
+    return json_response(render.job_v1(sim.plan, sim.job(path_id(request, "job_id"), "v1")))
 
 
 async def job_joblog(request: web.Request) -> web.Response:
     sim = server_of(request)
-    sim.check_plan_id(request.match_info["plan_id"])
-    job = sim.job(request.match_info["job_id"])
+    sim.check_plan_id(path_id(request, "plan_id"))
+    job = sim.job(path_id(request, "job_id"), "v1")
     text = sim.plan.joblog(job)
     return json_response(
         {
@@ -121,7 +121,7 @@ async def job_joblog(request: web.Request) -> web.Response:
             "lines": text.count("\n"),
             "pageNumber": 0,
             "lastPage": True,
-            "jobId": job.id,
+            "jobId": job.v1_id,
             "fileId": job.run_ids[-1],
         }
     )
@@ -129,8 +129,8 @@ async def job_joblog(request: web.Request) -> web.Response:
 
 async def job_action(request: web.Request) -> web.Response:
     sim = server_of(request)
-    sim.check_plan_id(request.match_info["plan_id"])
-    job = sim.job(request.match_info["job_id"])
+    sim.check_plan_id(path_id(request, "plan_id"))
+    job = sim.job(path_id(request, "job_id"), "v1")
     action = request.match_info["action"]
     common = sim.plan.state(job).common
     if action == "release" and common != "HELD":

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from tws.simulator import render
-from tws.simulator.responses import error_response, json_response, server_of
+from tws.simulator.responses import error_response, json_response, path_id, server_of
 
 V2 = "/twsd/api/v2"
 MAX_LIMIT = 10_000
@@ -101,17 +101,17 @@ async def job_joblog(request: web.Request) -> web.StreamResponse:
     ids = [v[0] for f, _, v in clauses if f == "id"]
     if not ids:
         return error_response(400, "AWSJQL003E The joblog query needs an id clause.")
-    return web.Response(text=sim.plan.joblog(sim.job(ids[0])), content_type="text/plain", charset="utf-8")
+    return web.Response(text=sim.plan.joblog(sim.job(ids[0], "v2")), content_type="text/plain", charset="utf-8")
 
 
 async def job_get(request: web.Request) -> web.Response:
     sim = server_of(request)
-    return json_response(render.job_v2(sim.plan, sim.job(request.match_info["job_id"])))
+    return json_response(render.job_v2(sim.plan, sim.job(path_id(request, "job_id"), "v2")))
 
 
 async def job_action(request: web.Request) -> web.Response:
     sim = server_of(request)
-    job = sim.job(request.match_info["job_id"])
+    job = sim.job(path_id(request, "job_id"), "v2")
     action = request.match_info["action"]
     state = sim.plan.state(job)
     if action == "release" and state.common != "HELD":
@@ -124,7 +124,7 @@ async def job_action(request: web.Request) -> web.Response:
 
 def _run(request: web.Request) -> Any:
     sim = server_of(request)
-    run_id = request.match_info["run_id"]
+    run_id = path_id(request, "run_id")
     for job in sim.plan.jobs:
         if run_id in job.run_ids:
             return job
@@ -158,7 +158,7 @@ async def stream_list(request: web.Request) -> web.Response:
 
 async def stream_get(request: web.Request) -> web.Response:
     sim = server_of(request)
-    index = sim.plan.streams_by_id.get(request.match_info["jobstream_id"])
+    index = sim.plan.streams_by_id.get(path_id(request, "jobstream_id"))
     if index is None:
         return error_response(404, "AWSJPL508E The job stream was not found in the plan.")
     return json_response(render.stream_v2(sim.plan, index, sim.jobs_of_stream(index)))
@@ -171,7 +171,7 @@ async def workstation_list(request: web.Request) -> web.Response:
 
 async def workstation_get(request: web.Request) -> web.Response:
     sim = server_of(request)
-    index = sim.plan.ws_by_key.get(request.match_info["workstation_id"])
+    index = sim.plan.ws_by_key.get(path_id(request, "workstation_id"))
     if index is None:
         return error_response(404, "AWSJPL509E The workstation was not found in the plan.")
     return json_response(render.workstation_v2(sim.plan, index))

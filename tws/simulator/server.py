@@ -25,13 +25,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(slots=True)
 class LoggedRequest:
-    """One request as the simulator saw it on arrival (``outcome``: status sent, hang, reset or pending)."""
+    """One request as the simulator saw it on arrival (``outcome``: status sent, hang, reset or pending).
+
+    ``path`` is decoded; ``raw_path`` is the path exactly as sent, percent-escapes and all.
+    """
 
     at: float
     method: str
     path: str
     outcome: str
     retry_after: int | None = None
+    raw_path: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the entry as JSON-ready data."""
@@ -41,6 +45,7 @@ class LoggedRequest:
             "path": self.path,
             "outcome": self.outcome,
             "retry_after": self.retry_after,
+            "raw_path": self.raw_path,
         }
 
 
@@ -93,9 +98,9 @@ class SimulatorServer:
             self._runner = None
 
     # --- helpers for handlers ----------------------------------------------
-    def job(self, job_id: str) -> SimJob:
-        """Return the job or raise an HWA 404."""
-        job = self.plan.by_id.get(job_id)
+    def job(self, job_id: str, api: str) -> SimJob:
+        """Return the job named ``job_id`` in ``api``'s form (v2: UUID, v1: ``WS;JSID;JOB``) or raise HWA's 404."""
+        job = (self.plan.by_id if api == "v2" else self.plan.by_v1_id).get(job_id)
         if job is None:
             raise web.HTTPNotFound(
                 text=json.dumps({"messages": [f'AWSJPL506E The job "{job_id}" was not found in the plan.']}),
@@ -145,7 +150,7 @@ class SimulatorServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_sim/"):
             return await handler(request)
-        entry = LoggedRequest(time.monotonic(), request.method, request.path, "pending")
+        entry = LoggedRequest(time.monotonic(), request.method, request.path, "pending", raw_path=request.raw_path)
         self.requests.append(entry)
         outcome, retry_after = "", None
         faults = self.faults

@@ -9,8 +9,7 @@ from typing import Any
 from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cachemig import cache_guard
-from cachemig.backends import MigratingCache
+from cachemig.backends import MigratingCache, guard
 from cachemig.backends.operations import cache_compare, cache_warm
 
 PER_PROCESS_WARNING = (
@@ -40,7 +39,7 @@ class Command(BaseCommand):
         if "LocMemCache" in type(cache.legacy).__name__ and options["action"] != "status":
             self.stderr.write(PER_PROCESS_WARNING)
         if options["action"] == "status":
-            report = cache_guard.evaluate(cache)
+            report = guard.evaluate(cache)
             result: dict[str, Any] = {
                 "stats": cache.get_stats(),
                 "guard": {"ok": report.ok, "reason": report.reason, "figures": report.figures},

@@ -9,9 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import mmh3
 import pytest
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -28,31 +26,13 @@ FAST_FAIL = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25, "retry": Re
 
 
 @pytest.fixture
-def cache_redis_url(redis_url: str) -> str:
-    """Return a Redis URL whose database only these tests use (10 or 11, one per xdist worker).
-
-    The shared ``redis_url`` database is flushed by every test that takes it, on any worker:
-    a contract test there could see its keys vanish mid-test.
-    """
-    import redis
-
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    number = int(worker[2:]) if worker[2:].isdigit() else 0
-    url = urlunsplit(urlsplit(redis_url)._replace(path=f"/{10 + number % 2}"))
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
-
-
-@pytest.fixture
 def flag_percent(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
     """Put MIGRATION_USE_NEW_CACHE at a percentage.
 
-    0 % and 100 % use the real environment override. Other percentages are a
-    STAND-IN until the flags branch lands: ``flags.is_enabled`` is patched for
-    this one flag with exactly Unleash's bucketing (murmur3 of "<flag>:<key>",
-    seed 0, unsigned, % 100 + 1 <= percent), group id = the flag name.
+    0 % and 100 % use the real environment override. A percentage would need the
+    flag's row, which threads and event loops outside the test's transaction do
+    not see; so ``flags.is_enabled`` answers for this one flag with the flags'
+    own bucketing (``flags.normalized_value``, group id = the flag name).
     """
     real = flags.is_enabled
 
@@ -68,7 +48,7 @@ def flag_percent(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], None]:
                 return real(name, key=key)
             if key is None:
                 return False
-            return mmh3.hash(f"{name}:{key}", seed=0, signed=False) % 100 + 1 <= percent
+            return flags.normalized_value(name, key) <= percent
 
         monkeypatch.setattr(flags, "is_enabled", bucketed)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cachemig import cache_guard
+from cachemig.backends import guard as cache_guard
 from tests.cachemig.cache.conftest import RedisProcess, free_port
 
 KEYS = [f"k{n}" for n in range(50)]
@@ -158,7 +158,8 @@ def test_too_many_missed_keys_clear_the_new_side_on_recovery(build_cache: Any, f
 def test_the_guard_judges_the_calls_of_every_process_through_redis(
     build_cache: Any, flag_percent: Any, cache_redis_url: str
 ) -> None:
-    from cachemig.backends import shared_figures
+    from cachemig.backends.telemetry import WINDOW_CODES, WINDOW_FIELDS
+    from cachemig.flags.figures import FleetWindow, redis_client
 
     cache = build_cache(cache_redis_url, options={"GUARD_MIN_SAMPLES": 10})
     flag_percent(100)
@@ -168,9 +169,11 @@ def test_the_guard_judges_the_calls_of_every_process_through_redis(
     assert report.ok, report.reason
     assert report.figures["fleet_figures"] == 1.0
     # Another web process saw its calls to the new side fail and published its figures.
-    second = shared_figures.now_second() - 1
-    client = shared_figures.redis_client(cache.new)
-    shared_figures.publish(client, cache.name, {second: [40, 30, 40, 30]}, keep_seconds=60)
+    other = FleetWindow(cache.name, fields=WINDOW_FIELDS, codes=WINDOW_CODES, size=60)
+    other.published_until -= 3
+    with other.lock:
+        other.bucket(other.published_until + 1)[:] = [40, 30, 40, 30]
+    other.publish(redis_client(cache.new), keep_seconds=60)
     report = cache_guard.evaluate(cache)
     assert not report.ok
     assert "error ratio" in report.reason
@@ -181,17 +184,20 @@ def test_the_guard_judges_the_calls_of_every_process_through_redis(
 def test_each_process_publishes_its_completed_seconds(
     build_cache: Any, flag_percent: Any, cache_redis_url: str, monkeypatch: Any
 ) -> None:
-    from cachemig.backends import shared_figures
+    from cachemig.backends.telemetry import WINDOW_CODES, WINDOW_FIELDS
+    from cachemig.flags.figures import FleetWindow, redis_client
 
     cache = build_cache(cache_redis_url)
     flag_percent(100)
     clock = [1_000_000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])
-    cache.telemetry.published_until = 999_999
+    cache.telemetry.window.published_until = 999_999
     for _ in range(5):
         cache.get("k")
     clock[0] += 2  # the next call notices completed seconds and publishes them
     cache.get("k")
-    client = shared_figures.redis_client(cache.new)
-    shared = shared_figures.read(client, cache.name, first=1_000_000, last=1_000_001)
+    # What another process reads: its own window is empty, so every figure comes from Redis.
+    reader = FleetWindow(cache.name, fields=WINDOW_FIELDS, codes=WINDOW_CODES, size=60)
+    shared, fleet = reader.fleet_totals(redis_client(cache.new), since=1_000_000)
+    assert fleet
     assert shared["routed"] == 5

@@ -9,8 +9,8 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from prometheus_client import REGISTRY
 
-from cachemig import cache_guard
 from cachemig.backends import MigratingCache
+from cachemig.backends import guard as cache_guard
 
 KEYS = [f"user:{n}" for n in range(40)]
 
@@ -234,15 +234,14 @@ def test_the_configured_default_cache_is_the_migrating_cache() -> None:
     assert caches["legacy"].get("settings-check") == 1  # same LOCATION, same key shape as the alias
 
 
-def test_building_a_migrating_cache_registers_its_guard(build_cache: Any, monkeypatch: Any) -> None:
+def test_building_a_migrating_cache_registers_its_guard_again_if_it_was_replaced(build_cache: Any) -> None:
     from cachemig import flags
 
-    registered: dict[str, Any] = {}
-    monkeypatch.setattr(cache_guard, "_registered", set())
-    monkeypatch.setattr(flags, "register_guard", lambda name, fn: registered.setdefault(name, fn))
+    flags.register_guard("MIGRATION_USE_NEW_CACHE", lambda: flags.GuardReport(ok=False, reason="stand-in"))
     build_cache()
-    assert registered == {"MIGRATION_USE_NEW_CACHE": cache_guard.migration_cache_guard}
-    report = registered["MIGRATION_USE_NEW_CACHE"]()
+    assert flags.guard_for("MIGRATION_USE_NEW_CACHE") is cache_guard.migration_cache_guard
+    report = flags.evaluate_guard("MIGRATION_USE_NEW_CACHE")
+    assert report is not None
     assert report.ok, report.reason
 
 

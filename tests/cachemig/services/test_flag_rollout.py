@@ -10,7 +10,7 @@ from cachemig.exceptions import GateRefused, RolloutConflict
 from cachemig.models import FeatureFlag, RolloutEvent
 from cachemig.services import flag_rollout
 from cachemig.testing import InjectedFigures
-from tests.cachemig.conftest import at_percent
+from tests.cachemig.conftest import at_percent, stage_began_ago
 
 pytestmark = pytest.mark.django_db
 FLAG = "TWS_UNIFIED_V2_ENABLED"
@@ -37,6 +37,7 @@ def test_the_first_stage_needs_no_gate_and_follows_the_plan(tws_guard: InjectedF
 
 def test_healthy_figures_advance_to_the_next_stage_and_are_recorded(tws_guard: InjectedFigures) -> None:
     at_percent(FLAG, 5)
+    stage_began_ago(FLAG, 600)
     tws_guard.set(calls=1000, errors=3)
     outcome = flag_rollout(name=FLAG, acting_user="ops")
     assert (outcome.to_percent, outcome.gate_ok, outcome.forced) == (25, True, False)
@@ -57,6 +58,25 @@ def test_a_breached_guard_refuses_and_says_why(tws_guard: InjectedFigures) -> No
     assert "calls=500" in message
     assert percent_of(FLAG) == 25
     assert not RolloutEvent.objects.filter(kind="rollout").exists()
+
+
+def test_a_stage_younger_than_the_minimum_refuses_however_good_the_figures(
+    tws_guard: InjectedFigures,
+) -> None:
+    at_percent(FLAG, 5)
+    tws_guard.set(calls=1000, errors=0)
+    with pytest.raises(GateRefused, match=r"too soon: \d+ s at this stage, the gate needs 300 s"):
+        flag_rollout(name=FLAG, acting_user="ops")
+    stage_began_ago(FLAG, 301)
+    assert flag_rollout(name=FLAG, acting_user="ops").to_percent == 25
+
+
+def test_a_guard_that_counts_nothing_is_no_evidence(tws_guard: InjectedFigures) -> None:
+    at_percent(FLAG, 5)
+    stage_began_ago(FLAG, 600)
+    tws_guard.set(calls=0, errors=0)
+    with pytest.raises(GateRefused, match=r"not enough calls since the last stage: 0 < 100"):
+        flag_rollout(name=FLAG, acting_user="ops")
 
 
 def test_too_few_calls_since_the_last_stage_refuses(tws_guard: InjectedFigures) -> None:
@@ -97,6 +117,7 @@ def test_a_dry_run_shows_the_gates_and_changes_nothing(tws_guard: InjectedFigure
 
 def test_the_last_stage_turns_the_flag_on_and_there_is_no_further_stage(tws_guard: InjectedFigures) -> None:
     at_percent(FLAG, 50)
+    stage_began_ago(FLAG, 600)
     tws_guard.set(calls=1000)
     flag_rollout(name=FLAG, acting_user="ops")
     assert FeatureFlag.objects.get(name=FLAG).state == "on"
@@ -114,6 +135,7 @@ def test_to_jumps_to_a_chosen_percentage_but_never_down() -> None:
 
 def test_the_guard_measures_since_the_stage_began(tws_guard: InjectedFigures) -> None:
     flag_rollout(name=FLAG, acting_user="ops")
+    stage_began_ago(FLAG, 600)
     started = FeatureFlag.objects.get(name=FLAG).stage_started_at
     tws_guard.set(calls=1000)
     flag_rollout(name=FLAG, acting_user="ops")

@@ -58,10 +58,10 @@ def test_a_guard_that_raises_counts_as_breached() -> None:
     def broken() -> flags.GuardReport:
         raise ConnectionError("metrics store unreachable")
 
-    flags.register_guard("MIGRATION_USE_NEW_TWS", broken)
-    at_percent("MIGRATION_USE_NEW_TWS", 10)
+    flags.register_guard("MIGRATION_USE_NEW_RATE_LIMIT", broken)
+    at_percent("MIGRATION_USE_NEW_RATE_LIMIT", 10)
     guards_sweep()
-    event = RolloutEvent.objects.filter(flag_name="MIGRATION_USE_NEW_TWS", kind="auto_rollback").get()
+    event = RolloutEvent.objects.filter(flag_name="MIGRATION_USE_NEW_RATE_LIMIT", kind="auto_rollback").get()
     assert "guard failed: ConnectionError: metrics store unreachable" in event.reason
 
 

@@ -134,10 +134,8 @@ def test_execute_is_rate_limited_per_user(operator_client: Any, systems: None, s
 
 
 def test_a_job_is_enqueued_once_the_transaction_commits(
-    make_system: Any, operator_client: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+    make_system: Any, operator_client: Any, django_capture_on_commit_callbacks: Any, enqueued: list[int]
 ) -> None:
-    enqueued: list[int] = []
-    monkeypatch.setattr("etl.services.jobs.enqueue_job", enqueued.append)
     make_system("maps")
     with django_capture_on_commit_callbacks(execute=True):
         job_id = _post(operator_client, "/api/execute", GOOD).json()["id"]

@@ -57,7 +57,7 @@ def test_job_list_filters_by_status_system_and_dates(
 def test_job_detail_shows_steps_and_logs_resume_after_a_seq(viewer_client: Any, finished_job: Job) -> None:
     detail = viewer_client.get(f"/api/jobs/{finished_job.pk}").json()
     assert detail["status"] == "success"
-    assert detail["steps"][0]["sistema"] == "maps"
+    assert (detail["steps"][0]["sistema"], detail["steps"][0]["sistema_id"]) == ("MAPS", "maps")
     assert detail["steps"][0]["linhas"] == 2
     assert detail["duracao_segundos"] is not None
     lines = viewer_client.get(f"/api/jobs/{finished_job.pk}/logs?after_seq=1").json()
@@ -158,7 +158,9 @@ def test_systems_toggle_and_options(
     assert System.objects.get(code="amplis").options["dias_retroativos"] == 0
 
 
-def test_funds_and_paths(admin_client_: Any, viewer_client: Any, make_system: Any, tmp_path: Any) -> None:
+def test_funds_and_paths(
+    admin_client_: Any, viewer_client: Any, make_system: Any, tmp_path: Any, settings: Any
+) -> None:
     make_system("maps")
     created = admin_client_.post(
         "/api/sistemas/maps/fundos", data={"code": "F1", "name": "Um"}, content_type="application/json"
@@ -172,13 +174,14 @@ def test_funds_and_paths(admin_client_: Any, viewer_client: Any, make_system: An
         "/api/fundos/ativo", data={"ids": [created.json()["id"]], "ativo": False}, content_type="application/json"
     )
     assert off.json() == {"count": 1}
+    settings.ETL_REPORT_ROOTS = [str(tmp_path / "reports")]
     folder = tmp_path / "reports" / "csv"
     saved = admin_client_.put("/api/paths/csv", data={"path": str(folder)}, content_type="application/json")
     assert saved.status_code == 200
-    assert folder.is_dir()
+    assert not folder.exists()  # the worker creates it on first use, not the web
     relative = admin_client_.put("/api/paths/pdf", data={"path": "relative/dir"}, content_type="application/json")
     assert relative.status_code == 422
-    assert relative.json()["detail"].startswith("pdf")
+    assert relative.json()["detail"].startswith("path: ")
     assert viewer_client.get("/api/paths").json() == [{"kind": "csv", "path": str(folder)}]
 
 
@@ -214,8 +217,8 @@ def test_events_are_published_in_the_documented_shapes(finished_job: Job, make_s
         async_to_sync(layer.group_discard)(ALL_JOBS_GROUP, channel)
     logs = [m for m in messages if m["type"] == "log"]
     assert [m["payload"]["mensagem"] for m in logs] == ["one", "two"]
-    assert set(logs[0]["payload"]) == {"job_id", "level", "sistema", "mensagem", "timestamp", "seq"}
-    assert logs[0]["payload"]["sistema"] == "MAPS"
+    assert set(logs[0]["payload"]) == {"job_id", "level", "sistema", "sistema_id", "mensagem", "timestamp", "seq"}
+    assert (logs[0]["payload"]["sistema"], logs[0]["payload"]["sistema_id"]) == ("MAPS", "maps")
     assert logs[0]["payload"]["timestamp"].endswith("Z")
     statuses = [m["payload"] for m in messages if m["type"] == "status"]
     assert {"job_id", "sistema_id", "status", "progresso", "mensagem"} == set(statuses[0])

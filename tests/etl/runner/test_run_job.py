@@ -171,38 +171,3 @@ def test_an_unusable_child_niceness_is_refused_at_start_up(settings: Any, value:
     problems = [p for p in check_settings() if p.id == "etl.E003"]
     assert len(problems) == 1
     assert "ETL_CHILD_NICE must be a whole number from 0 to 19" in problems[0].msg
-
-
-def test_the_bundled_pipeline_child_gets_the_light_setup_and_a_custom_command_does_not(
-    make_system: Any, start_job: Any, no_enqueue: None
-) -> None:
-    import subprocess
-    import sys
-
-    from etl.runner.store import job_claim
-
-    make_system("maps")  # the bundled pipeline
-    make_system("fidc", script="print('[INFO] [FIDC] custom')")
-    plan = job_claim(start_job("maps", "fidc").pk)
-    assert plan is not None
-    bundled, custom = plan.steps
-    assert bundled.env["RESYNC_PROCESS_ROLE"] == "pipeline"
-    assert bundled.env["DATABASE_POOL"] == "false"
-    assert "RESYNC_PROCESS_ROLE" not in custom.env
-
-    # What the child's django.setup() loads with that environment: the apps etl's models need.
-    apps = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.apps import apps; "
-            "print(','.join(sorted(a.label for a in apps.get_app_configs())))",
-        ],
-        env=bundled.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=bundled.env["PYTHONPATH"].split(":")[0],
-    )
-    assert apps.returncode == 0, apps.stderr[-2000:]
-    assert apps.stdout.strip().splitlines()[-1] == "audit,auth,contenttypes,etl"

@@ -201,13 +201,13 @@ async def test_429_waits_for_retry_after_before_retrying(sim: ThreadedSimulator)
 async def test_flipping_the_flag_routes_the_next_calls_to_the_legacy_client(
     client: UnifiedTWSClient, sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job_id = _job_id(sim, 3)
+    job_id, v1_id = _job_id(sim, 3), sim.server.plan.jobs[3].v1_id
     v2 = await client.get_job(job_id)
     assert sim.requests()[-1].path.startswith("/twsd/api/v2/")
     monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "false")
-    legacy = await client.get_job(job_id)
-    assert sim.requests()[-1].path == f"/twsd/plan/current/job/{job_id}"
-    assert legacy == v2
+    legacy = await client.get_job(v1_id)  # v1 names the job WORKSTATION;JOBSTREAM_ID;JOBNAME
+    assert sim.requests()[-1].raw_path == f"/twsd/plan/current/job/{v1_id.replace(';', '%3B')}"
+    assert legacy.model_dump(exclude={"id", "job_stream_id"}) == v2.model_dump(exclude={"id", "job_stream_id"})
     monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "true")
     await client.get_job(job_id)
     assert sim.requests()[-1].path.startswith("/twsd/api/v2/")
@@ -261,3 +261,24 @@ async def test_transient_failures_are_retried_up_to_the_attempts_and_404_is_not(
         await c.get_job("no-such-job")
     assert [r.outcome for r in sim.requests("/plan/job/")] == ["404"]
     await c.disconnect()
+
+
+async def test_an_id_goes_to_the_api_that_issued_it_whatever_the_flag_says(
+    client: UnifiedTWSClient, sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = sim.server.plan.jobs[5]
+    for flag in ("false", "true"):
+        monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", flag)
+        sim.server.requests.clear()
+        by_uuid = await client.get_job_status(job.id)  # synced while v2 served, asked while v1 is chosen
+        by_v1 = await client.get_job_status(job.v1_id)
+        assert (by_uuid.job_id, by_v1.job_id) == (job.id, job.v1_id)
+        assert by_uuid.model_dump(exclude={"job_id"}) == by_v1.model_dump(exclude={"job_id"})
+        assert [r.path for r in sim.requests("/job/")] == [
+            f"/twsd/api/v2/plan/job/{job.id}",
+            f"/twsd/plan/current/job/{job.v1_id}",
+        ]
+        await client.get_jobs(limit=1)  # calls without an id follow the flag
+        assert sim.requests()[-1].path == (
+            "/twsd/api/v2/plan/job" if flag == "true" else "/twsd/plan/current/job/query"
+        )

@@ -97,18 +97,21 @@ def test_a_failing_sync_is_recorded_and_alerted_never_raised(sim: ThreadedSimula
     assert Alert.objects.filter(kind="sync_failing", acknowledged_at__isnull=True).count() == 1
 
 
-def test_the_legacy_path_syncs_the_same_rows(sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_legacy_path_syncs_the_same_rows_under_v1_ids(
+    sim: ThreadedSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = fast_settings(sim.url)
     plan_sync(settings=settings)
-    v2_rows = set(JobInPlan.objects.values_list("hwa_id", "status", "internal_status", "return_code", "start_time"))
+    fields = ("name", "job_stream", "workstation", "status", "internal_status", "return_code", "start_time")
+    v2_rows = set(JobInPlan.objects.values_list(*fields))
+    assert set(JobInPlan.objects.values_list("hwa_id", flat=True)) == {j.id for j in sim.server.plan.jobs}
     monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "false")
     result = plan_sync(settings=settings)
-    assert result.jobs_changed == 0
+    # Each API names jobs and job streams its own way: every row moves to its v1 ids (tws/services/plan_rekey.py).
+    assert (result.jobs_changed, result.jobs_removed, result.transitions) == (300, 0, 0)
     assert SyncRun.objects.order_by("-id").first().api_version == "v1"  # type: ignore[union-attr]
-    assert (
-        set(JobInPlan.objects.values_list("hwa_id", "status", "internal_status", "return_code", "start_time"))
-        == v2_rows
-    )
+    assert set(JobInPlan.objects.values_list(*fields)) == v2_rows
+    assert set(JobInPlan.objects.values_list("hwa_id", flat=True)) == {j.v1_id for j in sim.server.plan.jobs}
 
 
 @pytest.mark.postgres

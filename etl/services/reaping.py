@@ -1,0 +1,88 @@
+"""Repair jobs whose worker vanished: no job stays pending or running forever."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from etl import conf
+from etl.models import Job, JobStep, Status
+from etl.services.jobs import job_finish
+from etl.services.workers import HOSTNAME, job_enqueue, worker_side
+
+log = logging.getLogger("resync.etl.reaper")
+WORKER_LOST = "worker lost"
+
+
+def _kill_lost_group(step: JobStep) -> None:
+    # Only a group on this host with a member born after the step started is the step's (no recycled ids).
+    side = worker_side()
+    killed = (
+        step.pgid is not None
+        and step.hostname == HOSTNAME
+        and side.group_alive(step.pgid, step.started_at)
+        and side.kill_group(step.pgid, signal.SIGKILL)
+    )
+    log.warning("etl: job %s step %s reaped (%s); process group killed: %s", step.job_id, step.pk, WORKER_LOST, killed)
+
+
+@transaction.atomic
+def job_reap(*, job_id: int, stale_before: datetime) -> bool:
+    """Fail running job ``job_id`` as "worker lost" if its heartbeat is older than ``stale_before``."""
+    job = Job.objects.select_for_update().filter(pk=job_id, status=Status.RUNNING).first()
+    if job is None or (job.heartbeat_at or job.started_at or job.created_at) >= stale_before:
+        return False
+    now = timezone.now()
+    for step in job.steps.filter(status=Status.RUNNING):
+        step.status, step.finished_at, step.error_summary = Status.ERROR, now, WORKER_LOST
+        step.save(update_fields=["status", "finished_at", "error_summary"])
+        transaction.on_commit(functools.partial(_kill_lost_group, step))
+    job_finish(job_id=job_id, status=Status.ERROR, summary=WORKER_LOST)
+    return True
+
+
+@transaction.atomic
+def job_requeue(*, job_id: int, forgotten_before: datetime) -> bool:
+    """Enqueue pending job ``job_id`` again (on commit) if the queue never took it or nobody picked it up since
+    ``forgotten_before``."""
+    never_queued = Q(enqueued_at__isnull=True)  # the queue was unreachable when it was committed
+    if not Job.objects.filter(
+        never_queued | Q(enqueued_at__lt=forgotten_before), pk=job_id, status=Status.PENDING
+    ).update(enqueued_at=timezone.now()):
+        return False
+    transaction.on_commit(functools.partial(job_enqueue, job_id=job_id))
+    return True
+
+
+def jobs_reap(*, stale_seconds: float | None = None, pending_seconds: float | None = None) -> dict[str, int]:
+    """Fail running jobs with a stale heartbeat (or none) and re-enqueue pending jobs nobody picked up.
+
+    A pending job the queue refused (``enqueued_at`` empty) is queued on the first run that reaches it.
+    """
+    now = timezone.now()
+    stale_before = now - timedelta(seconds=stale_seconds or conf.get_setting("ETL_STALE_SECONDS"))
+    stale = Job.objects.filter(status=Status.RUNNING).filter(
+        Q(heartbeat_at__lt=stale_before)
+        | Q(heartbeat_at__isnull=True, started_at__lt=stale_before)
+        | Q(heartbeat_at__isnull=True, started_at__isnull=True, created_at__lt=stale_before)
+    )
+    reaped = sum(
+        job_reap(job_id=job_id, stale_before=stale_before) for job_id in list(stale.values_list("pk", flat=True))
+    )
+    forgotten_before = now - timedelta(seconds=pending_seconds or conf.get_setting("ETL_PENDING_REQUEUE_SECONDS"))
+    forgotten = Job.objects.filter(
+        Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=forgotten_before), status=Status.PENDING
+    ).order_by("pk")
+    requeued = sum(
+        job_requeue(job_id=job_id, forgotten_before=forgotten_before)
+        for job_id in list(forgotten.values_list("pk", flat=True))
+    )
+    if reaped or requeued:
+        log.warning("etl reaper: %s job(s) failed as %r, %s pending job(s) re-enqueued", reaped, WORKER_LOST, requeued)
+    return {"reaped": reaped, "requeued": requeued}
