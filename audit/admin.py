@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 import audit
+from audit.exceptions import ProofNotAvailable
 from audit.models import AuditEntry
 from audit.operations import chain_verify_recorded, entry_view_decrypted
+from audit.proofs import receipt_build
 
 DECRYPT_PERMISSION = "audit.decrypt_auditentry"
 
@@ -27,6 +34,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     show_full_result_count = False  # counting millions of rows on each page view is not worth it
     actions = ["verify_chain", "export_jsonl"]
     fields = (
+        "receipt",
         "seq",
         "timestamp",
         "actor",
@@ -67,6 +75,33 @@ class AuditEntryAdmin(admin.ModelAdmin):
             entry._decrypted = entry_view_decrypted(actor=request.user, entry=entry)
         return entry
 
+    def get_urls(self) -> list[URLPattern]:
+        receipt = path(
+            "<path:object_id>/receipt/", self.admin_site.admin_view(self.receipt_download), name="audit_receipt"
+        )
+        return [receipt, *super().get_urls()]
+
+    @admin.display(description=_("receipt"))
+    def receipt(self, obj: AuditEntry) -> str:
+        if obj.seq is None:
+            return "-"
+        url = reverse("admin:audit_receipt", args=[obj.pk])
+        return format_html('<a class="button" href="{}" download>{}</a>', url, _("Download receipt"))
+
+    def receipt_download(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Return the entry's receipt as a JSON file (check it with scripts/audit_verify_receipt)."""
+        if not self.has_verify_permission(request):
+            raise PermissionDenied
+        entry = get_object_or_404(AuditEntry, pk=object_id)
+        try:
+            document = receipt_build(seq=entry.seq or 0)
+        except ProofNotAvailable as exc:
+            self.message_user(request, gettext("Receipt not available: %(reason)s") % {"reason": exc}, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:audit_auditentry_change", args=[entry.pk]))
+        response = JsonResponse(document, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="audit-receipt-{entry.seq}.json"'
+        return response
+
     @admin.display(description="payload (decrypted)")
     def decrypted_payload(self, obj: AuditEntry) -> str:
         if not hasattr(obj, "_decrypted"):
@@ -80,7 +115,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected entries (JSON lines, payloads sealed)", permissions=["export"])
     def export_jsonl(self, request: HttpRequest, queryset: QuerySet[AuditEntry]) -> HttpResponse:
-        fields = [f for f in self.fields if f != "decrypted_payload"]
+        fields = [f for f in self.fields if f not in ("decrypted_payload", "receipt")]
         rows = list(queryset.filter(seq__isnull=False).order_by("seq").values(*fields))
         lines = "".join(json.dumps(row, default=str) + "\n" for row in rows)
         audit.record(

@@ -7,16 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 
 import audit
 from audit.operations import chain_verify_recorded
+from audit.proofs import consistency_build, receipt_build
 from audit.selectors import entries_filter
 from core import keyring
 from core.permissions import require
 from core.schemas import Page, PageIn
 
 router = Router(tags=["audit"])
+MAX_SEQ = 2**62  # inside the 64-bit integer of the seq column
 
 
 class EntryFilters(PageIn):
@@ -51,6 +53,11 @@ class VerifyIn(Schema):
     from_seq: int | None = Field(None, ge=1)
 
 
+class FindingOut(Schema):
+    seq: int | None
+    problem: str
+
+
 class VerifyOut(Schema):
     ok: bool
     summary: str
@@ -62,6 +69,62 @@ class VerifyOut(Schema):
     pending: int
     checkpoint_seq: int | None
     elapsed_seconds: float
+    quarantined: int
+    findings_total: int
+    findings: list[FindingOut]
+    warnings: list[str]
+
+
+class TreeHeadOut(Schema):
+    n: int = Field(description="record number in the checkpoint store")
+    prev: str = Field(description="SHA-256 of the record before")
+    from_size: int = Field(description="tree size before the sealing batch")
+    size: int
+    root: str
+    last_hash: str
+    timestamp: str
+    key_id: str
+    signature: str = Field(description="Ed25519, base64, over the canonical JSON of the other fields")
+
+
+class ReceiptEntryOut(Schema):
+    seq: int
+    timestamp: str
+    actor: str
+    action: str
+    target: str
+    correlation_id: str
+    key_id: str
+    payload: str
+    prev_hash: str
+    hash: str
+
+
+class ReceiptOut(Schema):
+    version: int
+    entry: ReceiptEntryOut
+    leaf_index: int
+    leaf_hash: str
+    inclusion_proof: list[str]
+    tree_head: TreeHeadOut
+
+
+class SeqPath(Schema):
+    seq: int = Field(..., ge=1, le=MAX_SEQ)
+
+
+class ConsistencyIn(Schema):
+    first: int = Field(..., ge=1, le=MAX_SEQ, description="size of the earlier signed tree head")
+    second: int | None = Field(None, ge=1, le=MAX_SEQ, description="size of the later one (default: the newest)")
+
+
+class ConsistencyOut(Schema):
+    version: int
+    first_size: int
+    second_size: int
+    first: TreeHeadOut | None
+    second: TreeHeadOut
+    proof: list[str]
 
 
 @router.get("", response=EntryPage, summary="List sealed audit entries (admins)")
@@ -111,3 +174,20 @@ def chain_verify_now(request: HttpRequest, payload: VerifyIn | None = None) -> d
     require(request, "audit.verify_auditentry")
     report = chain_verify_recorded(actor=request.user, from_seq=payload.from_seq if payload else None)
     return report.as_dict()
+
+
+ERRORS = {401: dict, 403: dict, 404: dict, 422: dict}
+
+
+@router.get("/consistency", response={200: ConsistencyOut, **ERRORS}, summary="Consistency proof between tree heads")
+def consistency_proof(request: HttpRequest, query: Query[ConsistencyIn]) -> dict[str, Any]:
+    """Return the proof that the signed tree of ``first`` entries is a prefix of the tree of ``second``."""
+    require(request, "audit.verify_auditentry")
+    return consistency_build(first=query.first, second=query.second)
+
+
+@router.get("/{seq}/receipt", response={200: ReceiptOut, **ERRORS}, summary="Receipt of one entry")
+def entry_receipt(request: HttpRequest, where: Path[SeqPath]) -> dict[str, Any]:
+    """Return the entry, its inclusion proof and the signed tree head (check with scripts/audit_verify_receipt)."""
+    require(request, "audit.verify_auditentry")
+    return receipt_build(seq=where.seq)

@@ -8,15 +8,18 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
 from audit import chain, conf
+from audit.checkpoints import store_read, tree_head_checked
+from audit.merkle import STORED_LEVEL, Frontier, ProofUnavailable
 from audit.models import AuditArchive, AuditEntry
-from audit.services import _locked_head
+from audit.sealing import _locked_head
+from audit.tree import nodes_store, tree_reader
 from audit.verification import ROW_FIELDS, ChainWalker, VerifyReport, archive_anchor_document
 
 log = logging.getLogger("resync.audit")
@@ -39,12 +42,41 @@ def _row_document(row: tuple) -> dict[str, object]:
     return document
 
 
-@transaction.atomic
-def entries_archive(*, older_than_days: int | None = None, limit: int = 100_000) -> ArchiveResult | None:
-    """Write the oldest sealed entries past retention to one archive file and remove them from the table."""
+def archive_cutoff(*, older_than_days: int | None = None) -> datetime:
+    """Return the moment before which entries are archived."""
     days = int(older_than_days if older_than_days is not None else conf.get("AUDIT_RETENTION_DAYS"))
+    return timezone.now() - timedelta(days=days)
+
+
+def _tree_for_archive(first: int, last: int) -> dict[str, object]:
+    """Keep the tree nodes the cut leaves need; return the tree facts the archive carries."""
+    reader = tree_reader()
+    try:
+        before = reader.frontier(first - 1)
+        # The cut ends inside a block of 2**STORED_LEVEL leaves: keep its archived part's subtrees,
+        # which proofs of the entries still live beside them, and the frontier at the cut, need.
+        block_start = last >> STORED_LEVEL << STORED_LEVEL
+        start, kept = block_start, []
+        for level in range(STORED_LEVEL - 1, -1, -1):
+            if (last - block_start) >> level & 1:
+                kept.append((level, start >> level, reader.perfect(level, start >> level)))
+                start += 1 << level
+        nodes_store(kept)
+        nodes_store((level, index, value) for (level, index), value in reader.computed.items())
+    except ProofUnavailable as exc:
+        log.warning("audit: archive %s..%s carries no tree frontier: %s", first, last, exc)
+        return {"tree_frontier_before": None}
+    heads = [h.document() for h in store_read().heads if first <= h.size <= last]
+    return {"tree_frontier_before": before.dump(), "tree_heads": heads}
+
+
+@transaction.atomic
+def entries_archive(
+    *, older_than_days: int | None = None, limit: int = 100_000, cutoff: datetime | None = None
+) -> ArchiveResult | None:
+    """Write the oldest sealed entries older than ``cutoff`` (default: past retention) to one archive file."""
     _locked_head()  # no sealing while the cut is made
-    cutoff = timezone.now() - timedelta(days=days)
+    cutoff = cutoff or archive_cutoff(older_than_days=older_than_days)
     previous = AuditArchive.objects.order_by("-last_seq").first()
     start = previous.last_seq + 1 if previous else 1
     rows = list(
@@ -79,6 +111,7 @@ def entries_archive(*, older_than_days: int | None = None, limit: int = 100_000)
             "file_name": path.name,
             "file_sha256": digest.hexdigest(),
             "created_at": chain.format_timestamp(timezone.now()),
+            **_tree_for_archive(first, last),
         }
     )
     manifest_path = path.with_name(path.name + MANIFEST_SUFFIX)
@@ -121,7 +154,15 @@ def archive_verify(path: Path) -> VerifyReport:
     if hashlib.sha256(content).hexdigest() != manifest["file_sha256"]:
         report.fail(None, "archive file altered: its SHA-256 differs from the signed manifest")
         return report
-    walker = ChainWalker(report, expected_seq=int(manifest["first_seq"]), prev_hash=str(manifest["first_prev_hash"]))
+    first = int(manifest["first_seq"])
+    walker = ChainWalker(report, expected_seq=first, prev_hash=str(manifest["first_prev_hash"]))
+    if manifest.get("tree_frontier_before") is not None:
+        # The archive checks its own entries against the signed tree heads it carries.
+        walker.tree = Frontier.load(first - 1, str(manifest["tree_frontier_before"]))
+        for document in manifest.get("tree_heads", []):
+            head = tree_head_checked(document, report)
+            if head is not None:
+                walker.heads.setdefault(head.size, []).append(head)
     for line in gzip.decompress(content).splitlines():
         doc = json.loads(line)
         if not walker.feed(tuple(doc[name] for name in ROW_FIELDS)):

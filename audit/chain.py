@@ -61,6 +61,27 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def pending_body(
+    *,
+    uid: str,
+    timestamp: datetime | str | int,
+    actor: str,
+    action: str,
+    target: str,
+    correlation_id: str,
+    key_id: str,
+    payload: str,
+) -> bytes:
+    """Return what a pending row's MAC covers: its identity and every field the seal will hash."""
+    fields = (uid, str(timestamp_micros(timestamp)), actor, action, target, correlation_id, key_id, payload)
+    return ("pending|" + "|".join(f"{len(value)}:{value}" for value in fields)).encode()
+
+
+def head_body(*, last_seq: int, last_hash: str, frontier: str) -> bytes:
+    """Return what the chain head row's MAC covers."""
+    return f"head|{last_seq}|{last_hash}|{frontier}".encode()
+
+
 def sign_hash(chain_hash: str) -> tuple[str, str]:
     """Return ``(signing key id, signature)`` of a chain hash."""
     return keyring.sign(chain_hash.encode())

@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_CHECKPOINT_SECONDS": 60.0,
     "AUDIT_CHECKPOINT_KEEP": 100,
     "AUDIT_CHECKPOINT_DIR": "",  # default: VAR_DIR/audit/checkpoints
+    # Every sealing process writes to this one store (a shared directory when there are several machines).
+    "AUDIT_CHECKPOINT_SHARED": "true",
     "AUDIT_ARCHIVE_DIR": "",  # default: VAR_DIR/audit/archive
     "AUDIT_RETENTION_DAYS": 365,
     "AUDIT_VERIFY_INTERVAL_SECONDS": 0,  # 0: RESYNC_HEAVY_TASK_INTERVAL_SECONDS
@@ -46,6 +48,11 @@ def get(name: str) -> Any:
 def durability() -> Durability:
     """Return the configured durability mode."""
     return "buffered" if get("AUDIT_DURABILITY") == "buffered" else "sync"
+
+
+def checkpoint_shared() -> bool:
+    """Return whether every sealer appends to the same checkpoint store (so every batch has its record there)."""
+    return str(get("AUDIT_CHECKPOINT_SHARED")).lower() not in ("false", "0", "no")
 
 
 def checkpoint_dir() -> Path:

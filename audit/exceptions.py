@@ -16,3 +16,10 @@ class AuditUnavailable(AuditError):
 
     status_code = 503
     code = "audit_unavailable"
+
+
+class ProofNotAvailable(AuditError):
+    """No receipt or proof can be given for what was asked (not sealed yet, archived, no signed tree head)."""
+
+    status_code = 404
+    code = "proof_not_available"

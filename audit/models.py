@@ -37,6 +37,13 @@ class AuditEntry(models.Model):
     hash = models.CharField(max_length=64, blank=True, default="")
     signature = models.CharField(max_length=64, blank=True, default="")
     sig_key_id = models.CharField(max_length=32, blank=True, default="", help_text="signing key of the signature")
+    pending_mac = models.CharField(
+        max_length=100, blank=True, default="", help_text="MAC of a row written unsealed: proves the recorder wrote it"
+    )
+    quarantined_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the sealer found this row foreign: kept, never sealed"
+    )
+    foreign_seq = models.BigIntegerField(null=True, blank=True, help_text="the seq a foreign row claimed")
 
     class Meta:
         ordering = ["seq"]
@@ -60,12 +67,29 @@ class ChainHead(models.Model):
     last_hash = models.CharField(max_length=64, default="0" * 64)
     updated_at = models.DateTimeField(auto_now=True)
     verified_at = models.DateTimeField(null=True, blank=True, help_text="lease of the periodic verification")
+    frontier = models.TextField(blank=True, default="", help_text="right edge of the Merkle tree of last_seq leaves")
+    head_mac = models.CharField(max_length=100, blank=True, default="", help_text="MAC of seq, hash and frontier")
 
     class Meta:
         default_permissions = ()
 
     def __str__(self) -> str:
         return f"head at #{self.last_seq}"
+
+
+class TreeNode(models.Model):
+    """A perfect subtree of the Merkle tree (``2**level`` leaves from leaf ``index << level``)."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="audit_treenode_level_index")]
+
+    def __str__(self) -> str:
+        return f"node {self.level}/{self.index}"
 
 
 class AuditArchive(models.Model):

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from audit import conf
-from audit.services import Draft, entries_seal
+from audit.sealing import entries_seal
+from audit.services import Draft
 
 log = logging.getLogger("resync.audit")
 

@@ -25,13 +25,29 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit.record("auth.logout", actor=user, target=target, data=_client(request))
 
 
+def failed_login_target(typed: str) -> str:
+    """Return how a failed sign-in names what was typed: the username of an existing user, else a keyed digest.
+
+    A password typed into the username field must never reach the permanent chain; the digest
+    still groups repeated attempts on one name (until the pending-row key rotates).
+    """
+    from django.contrib.auth import get_user_model
+
+    from core import keyring
+
+    model = get_user_model()
+    if typed and model._default_manager.filter(**{model.USERNAME_FIELD: typed}).exists():
+        return f"username:{typed}"
+    return f"unknown-username:{keyring.pending_mac(b'failed-login|' + typed.encode())[:35]}"
+
+
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
-    """Record a failed sign-in by the username tried (never the password).
+    """Record a failed sign-in by the username tried, only if it names a user (never the password).
 
     Attempts refused while the sign-in is locked out (django-axes) are not recorded: the lockout
     already bounds what an anonymous caller can add to the trail.
     """
     if getattr(request, "axes_locked_out", False):
         return
-    username = str(credentials.get("username", ""))[:150]
-    audit.record("auth.login_failed", actor="anonymous", target=f"username:{username}", data=_client(request))
+    target = failed_login_target(str(credentials.get("username", ""))[:150])
+    audit.record("auth.login_failed", actor="anonymous", target=target, data=_client(request))

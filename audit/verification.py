@@ -20,8 +20,11 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 
 from audit import chain, conf, metrics
-from audit.checkpoints import checkpoints_read
+from audit.checkpoints import StoreRead, TreeHead, store_read
+from audit.merkle import Frontier, ProofUnavailable, leaf_hash
 from audit.models import SEALED_FIELDS, AuditArchive, AuditEntry, ChainHead
+from audit.sealing import pending_genuine
+from audit.tree import stored_nodes, tree_reader
 from core import keyring
 from core.errors import KeyRingError
 
@@ -29,6 +32,7 @@ log = logging.getLogger("resync.audit")
 
 Row = tuple[int, Any, str, str, str, str, str, str, str, str, str, str]
 ROW_FIELDS = SEALED_FIELDS
+MAX_FINDINGS = 1000
 
 
 @dataclass
@@ -45,19 +49,33 @@ class VerifyReport:
     checkpoint_seq: int | None = None
     elapsed_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    quarantined: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings_total: int = 0
 
     def fail(self, seq: int | None, problem: str) -> None:
-        """Mark the report failed at ``seq`` (the first failure wins)."""
+        """Add a finding at ``seq`` (None: not a position in the chain); the first one heads the summary."""
         if self.ok:
             self.ok, self.first_bad_seq, self.problem = False, seq, problem
+        self.findings_total += 1
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append({"seq": seq, "problem": problem})
 
     def summary(self) -> str:
         """Return one line an operator reads."""
         if self.ok:
             span = f"seq {self.first_seq}..{self.last_seq}" if self.checked else "no sealed entries"
             return f"audit chain OK: {self.checked} entries verified ({span}), {self.pending} pending"
-        where = f"at seq {self.first_bad_seq}" if self.first_bad_seq is not None else "in the checkpoint store"
-        return f"audit chain BROKEN {where}: {self.problem}"
+        where = f"at seq {self.first_bad_seq}" if self.first_bad_seq is not None else "outside the chain"
+        more = f" (and {self.findings_total - 1} more findings)" if self.findings_total > 1 else ""
+        return f"audit chain BROKEN {where}: {self.problem}{more}"
+
+    def lines(self) -> list[str]:
+        """Return one line per finding, each naming the seq it concerns."""
+        lines = [f"seq {f['seq']}: {f['problem']}" if f["seq"] is not None else f["problem"] for f in self.findings]
+        if self.findings_total > len(self.findings):
+            lines.append(f"... {self.findings_total - len(self.findings)} more findings not listed")
+        return lines
 
     def as_dict(self) -> dict[str, Any]:
         """Return the report as JSON-ready data."""
@@ -65,11 +83,14 @@ class VerifyReport:
 
 
 class ChainWalker:
-    """Check entries one by one, in seq order, against the previous one."""
+    """Check entries one by one, in seq order, against the previous one; report each bad row and go on."""
 
     def __init__(self, report: VerifyReport, *, expected_seq: int, prev_hash: str, anchored: bool = True) -> None:
         self.report, self.expected, self.prev, self.anchored = report, expected_seq, prev_hash, anchored
-        self.marks: dict[int, str] = {}  # seq -> hash a signed checkpoint says it must have
+        self.tree: Frontier | None = None  # the Merkle tree up to the row before, when it is checked
+        self.heads: dict[int, list[TreeHead]] = {}  # tree size -> signed tree heads of that size
+        self.nodes: dict[tuple[int, int], str] = {}  # stored perfect subtrees, compared as the walk completes them
+        self._completed: list[tuple[int, int, bytes]] = []
         # One snapshot of the ring for the whole walk: verification is a hot loop.
         ring = keyring.load_keyring()
         self._signing = dict(ring.signing.keys)
@@ -94,15 +115,8 @@ class ChainWalker:
             return f"payload does not decrypt under key {key_id!r}: {type(exc).__name__}"
         return ""
 
-    def feed(self, row: Row) -> bool:
-        """Check one row; return False once the chain is broken."""
+    def _problem(self, row: Row, relinked: bool) -> str:
         seq, moment, actor, action, target, cid, key_id, payload, prev_hash, stored, signature, sig_key_id = row
-        report = self.report
-        if not self.anchored:  # --from N: trust the first row's link, check everything else
-            self.expected, self.prev, self.anchored = seq, prev_hash, True
-        if seq != self.expected:
-            report.fail(self.expected, f"entries {self.expected}..{seq - 1} are missing (deleted)")
-            return False
         computed = chain.entry_hash(
             seq=seq,
             timestamp=moment,
@@ -115,30 +129,61 @@ class ChainWalker:
             prev_hash=prev_hash,
         )
         if computed != stored:
-            report.fail(seq, "entry altered: its content does not match its hash (changed, swapped or inserted)")
-            return False
-        if prev_hash != self.prev:
-            report.fail(seq, "link broken: previous hash does not match the entry before (reordered or inserted)")
-            return False
+            return "entry altered: its content does not match its hash (changed, swapped or inserted)"
+        if prev_hash != self.prev and not relinked:
+            return "link broken: previous hash does not match the entry before (reordered or inserted)"
         if not self._signed(stored, sig_key_id, signature):
-            report.fail(seq, f"signature invalid under signing key {sig_key_id!r} (forged or inserted)")
-            return False
+            return f"signature invalid under signing key {sig_key_id!r} (forged or inserted)"
         if keyring.key_id_of(payload) != key_id:
-            report.fail(seq, "payload key id does not match the recorded key id")
-            return False
-        undecryptable = self._decrypts(payload)
-        if undecryptable:
-            report.fail(seq, undecryptable)
-            return False
-        mark = self.marks.get(seq)
-        if mark is not None and mark != stored:
-            report.fail(seq, "entry differs from a signed checkpoint (chain rewritten)")
-            return False
+            return "payload key id does not match the recorded key id"
+        return self._decrypts(payload)
+
+    def feed(self, row: Row) -> bool:
+        """Check one row, report what is wrong with it, and carry on; return whether it was intact."""
+        seq, stored = row[0], row[9]
+        report = self.report
+        if not self.anchored:  # --from N: trust the first row's link, check everything else
+            self.expected, self.prev, self.anchored = seq, row[8], True
+        relinked = False
+        if seq != self.expected:
+            report.fail(self.expected, f"entries {self.expected}..{seq - 1} are missing (deleted)")
+            relinked = True  # the gap is the finding; the row itself is checked against its own link
+            self._tree_stop(seq, "a gap in the sequence")
+        problem = self._problem(row, relinked)
+        if problem:
+            report.fail(seq, problem)
+        self._tree_feed(seq, stored)
         if report.first_seq is None:
             report.first_seq = seq
         report.last_seq, report.checked = seq, report.checked + 1
         self.prev, self.expected = stored, seq + 1
-        return True
+        return not problem
+
+    def _tree_stop(self, seq: int, why: str) -> None:
+        if self.tree is not None:
+            self.tree = None
+            self.report.warnings.append(f"Merkle tree not checked from seq {seq}: {why}")
+
+    def _tree_feed(self, seq: int, stored: str) -> None:
+        tree = self.tree
+        if tree is None:
+            return
+        try:
+            leaf = leaf_hash(stored)
+        except ValueError:
+            self._tree_stop(seq, "a hash that is not hexadecimal")
+            return
+        self._completed.clear()
+        tree.append(leaf, self._completed)
+        for level, index, value in self._completed:
+            kept = self.nodes.get((level, index))
+            if kept is not None and kept != value.hex():
+                self.report.fail((index << level) + 1, f"stored Merkle node {level}/{index} differs (tree tampered)")
+        for head in self.heads.get(seq, ()):
+            if head.last_hash != stored or head.root != tree.root().hex():
+                self.report.fail(
+                    seq, f"entry differs from signed tree head #{head.n} of size {seq} (chain rewritten or replaced)"
+                )
 
 
 def _anchor(report: VerifyReport) -> tuple[int, str]:
@@ -188,38 +233,110 @@ def _sqlite_rows(start: int) -> Iterable[Row]:
             yield from batch
 
 
+def _tree_start(walker: ChainWalker, start: int) -> None:
+    try:
+        walker.tree = tree_reader().frontier(start - 1)
+    except ProofUnavailable as exc:
+        walker.report.warnings.append(f"Merkle tree not checked: {exc}")
+        return
+    walker.nodes = stored_nodes()
+
+
+def _heads_check(report: VerifyReport, store: StoreRead, last_seen: int, anchor: int) -> None:
+    """Report entries no signed tree head covers, entries signed twice, and heads that reach past the table."""
+    heads = store.heads
+    if not heads:
+        if last_seen > anchor:
+            report.fail(
+                anchor + 1, f"no signed tree head covers entries {anchor + 1}..{last_seen} (checkpoint store emptied)"
+            )
+        return
+    newest = max(h.size for h in heads)
+    if newest > last_seen:
+        report.fail(
+            last_seen + 1,
+            f"tail truncated: entries after seq {last_seen} are missing (signed tree head at size {newest})",
+        )
+    # Until the store is pruned, its records start at the first entry; after, at its oldest record.
+    pruned = store.segments >= int(conf.get("AUDIT_CHECKPOINT_KEEP"))
+    covered = min(h.from_size for h in heads) if pruned else min(anchor, min(h.from_size for h in heads))
+    if not conf.checkpoint_shared():
+        return  # other machines' batches have their records in other stores: holes say nothing here
+    for head in sorted(heads, key=lambda h: (h.from_size, h.size)):
+        if head.from_size > covered:
+            report.fail(
+                covered + 1,
+                f"entries {covered + 1}..{head.from_size} are covered by no signed tree head "
+                "(checkpoint records deleted, or a crash between a commit and its record)",
+            )
+        elif head.from_size < covered:
+            report.fail(
+                head.from_size + 1,
+                f"tail truncated and resealed: entries {head.from_size + 1}..{covered} were signed in earlier tree "
+                f"heads and sealed again by record #{head.n} (rows removed and the head row rolled back)",
+            )
+        covered = max(covered, head.size)
+    if last_seen > covered:
+        report.fail(
+            covered + 1,
+            f"entries {covered + 1}..{last_seen} are covered by no signed tree head "
+            "(newest checkpoint file deleted or cut, or a crash between a commit and its record)",
+        )
+
+
+def _unsealed_check(report: VerifyReport) -> None:
+    """Report forged pending rows and every quarantined row (kept as evidence, never sealed)."""
+    pending = AuditEntry.objects.filter(seq__isnull=True, quarantined_at__isnull=True).order_by("id")
+    report.pending = 0
+    for row in pending.iterator(chunk_size=1000):
+        if pending_genuine(row):
+            report.pending += 1
+        else:
+            report.fail(None, f"forged pending row id {row.pk} ({row.action} {row.target}): MAC invalid, not sealed")
+    quarantined = AuditEntry.objects.filter(quarantined_at__isnull=False).order_by("id")
+    report.quarantined = quarantined.count()
+    for row in quarantined.iterator(chunk_size=1000):
+        where = f"found at seq {row.foreign_seq}" if row.foreign_seq is not None else "written as pending"
+        report.fail(
+            row.foreign_seq,
+            f"foreign row id {row.pk} quarantined ({where}, {row.action} {row.target}): the recorder did not write it",
+        )
+
+
 def chain_verify(*, from_seq: int | None = None) -> VerifyReport:
-    """Verify the live chain (from ``from_seq`` or its anchor) against itself, the head row and checkpoints."""
+    """Verify the live chain (from ``from_seq`` or its anchor) against itself, the head row and the checkpoint store."""
     started = time.perf_counter()
     report = VerifyReport()
     start, prev = _anchor(report)
-    walker = ChainWalker(report, expected_seq=start, prev_hash=prev, anchored=from_seq is None or from_seq <= start)
-    if from_seq is not None and from_seq > start:
+    whole = from_seq is None or from_seq <= start
+    walker = ChainWalker(report, expected_seq=start, prev_hash=prev, anchored=whole)
+    if not whole and from_seq is not None:
         start = from_seq
-    checkpoints, forged = checkpoints_read()
-    walker.marks = {c.seq: c.hash for c in checkpoints}
+    try:
+        store = store_read()
+    except OSError as exc:
+        store = StoreRead(problems=[(None, f"checkpoint store unreadable: {exc}")])
+    for signed in store.heads:
+        walker.heads.setdefault(signed.size, []).append(signed)
+    if whole:
+        _tree_start(walker, start)
     for row in _rows(start):
-        if not walker.feed(row):
-            break
+        walker.feed(row)
     last_seen = walker.expected - 1
-    if report.ok:
-        head, head_hash = ChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first() or (0, "")
-        newest = checkpoints[0].seq if checkpoints else 0
-        report.checkpoint_seq = newest or None
-        if newest > last_seen:
-            report.fail(
-                last_seen + 1,
-                f"tail truncated: entries after seq {last_seen} are missing (signed checkpoint at seq {newest})",
-            )
-        elif head > last_seen:
-            report.fail(
-                last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (chain head at seq {head})"
-            )
-        elif head == last_seen and last_seen and head_hash != walker.prev and from_seq is None:
-            report.fail(last_seen + 1, "chain head row altered: its hash differs from the last entry's")
-        elif forged:
-            report.fail(None, f"checkpoint store tampered: {', '.join(forged[:5])} fail their signature")
-    report.pending = AuditEntry.objects.filter(seq__isnull=True).count()
+    newest = max((h.size for h in store.heads), default=0)
+    report.checkpoint_seq = newest or None
+    head, head_hash = ChainHead.objects.filter(pk=1).values_list("last_seq", "last_hash").first() or (0, "")
+    if whole:
+        _heads_check(report, store, last_seen, anchor=start - 1)
+    if head > last_seen:
+        report.fail(
+            last_seen + 1, f"tail truncated: entries after seq {last_seen} are missing (chain head at seq {head})"
+        )
+    elif head == last_seen and last_seen and head_hash != walker.prev and whole:
+        report.fail(last_seen + 1, "chain head row altered: its hash differs from the last entry's")
+    for seq, problem in store.problems:
+        report.fail(seq, problem)
+    _unsealed_check(report)
     report.elapsed_seconds = round(time.perf_counter() - started, 4)
     _remember(report)
     return report

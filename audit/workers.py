@@ -96,7 +96,15 @@ async def drain() -> None:
 
 
 def core_check() -> None:
-    """Fail start-up when the checkpoint store cannot be written."""
+    """Fail start-up when the checkpoint store cannot be written or the key ring lacks the trail's keys."""
+    from core import keyring
+
+    missing = keyring.missing_purposes()
+    if missing:
+        raise RuntimeError(
+            f"key ring (AUDIT_KEYRING) has no {' and no '.join(repr(m) for m in missing)} keys: add them "
+            "(docs/audit.md, Keys) before starting"
+        )
     directory = conf.checkpoint_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)

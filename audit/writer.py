@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from django.db import close_old_connections, connection, transaction
 
 from audit import conf, metrics
-from audit.checkpoints import CheckpointPolicy, checkpoint_write
 from audit.exceptions import AuditUnavailable
-from audit.services import Draft, SealResult, entries_seal, pending_insert
+from audit.sealing import SealResult, entries_seal
+from audit.services import Draft, pending_insert
 
 log = logging.getLogger("resync.audit")
 
@@ -65,7 +65,6 @@ class AuditWriter:
         self._suspect = False  # the last flush failed: its commit may have happened anyway
         self._pending_hint = False  # rows were committed unsealed: the worker must run a seal pass
         self._local = threading.local()
-        self.checkpoints = CheckpointPolicy()
         self.last_sealed_seq = 0
         self.last_flush_error = ""
         self.failing_since: float | None = None
@@ -219,7 +218,6 @@ class AuditWriter:
         if result.sealed:
             metrics.entries_total.inc(result.sealed)
         self.last_sealed_seq = result.last_seq
-        self._checkpoint(result)
         return result
 
     def _requeue(self, batch: list[Item], exc: Exception) -> None:
@@ -236,14 +234,6 @@ class AuditWriter:
             size = len(self._buffer)
         metrics.buffer_depth.set(size)
         log.warning("audit: flush of %s entries failed, kept for retry: %s", len(keep), self.last_flush_error)
-
-    def _checkpoint(self, result: SealResult) -> None:
-        if not self.checkpoints.due(result.last_seq):
-            return
-        try:
-            checkpoint_write(seq=result.last_seq, chain_hash=result.last_hash)
-        except OSError as exc:  # the chain is intact; only the truncation guard is behind
-            log.error("audit: checkpoint at seq %s not written: %s", result.last_seq, exc)
 
     def flush_from_worker(self) -> SealResult | None:
         """Flush on a worker thread, with its database connection checked before and after."""

@@ -1,4 +1,4 @@
-"""The project's one key ring: encryption (AES-256-GCM) and signing (HMAC-SHA256) keys.
+"""The project's one key ring: encryption (AES-GCM), signing and pending-row (HMAC-SHA256), tree-head (Ed25519) keys.
 
 Every secret at rest (ETL credentials, the TWS password, audit payloads) is
 sealed here. A sealed value names the key that sealed it, so rotation adds a
@@ -7,7 +7,13 @@ key without breaking what was sealed before. Keys come from the environment
 ``var/keys/keyring.json`` (created once, mode 0600) in the embedded default::
 
     {"encryption": {"active": "e1", "keys": {"e1": "<base64 32 bytes>"}},
-     "signing":    {"active": "s1", "keys": {"s1": "<base64 32 bytes>"}}}
+     "signing":    {"active": "s1", "keys": {"s1": "<base64 32 bytes>"}},
+     "pending":    {"active": "m1", "keys": {"m1": "<base64 32 bytes>"}},
+     "tree":       {"active": "t1", "keys": {"t1": "<base64 32-byte Ed25519 private key>"}}}
+
+``pending`` authenticates rows written but not yet sealed; ``tree`` signs tree heads that an
+auditor checks with the public key alone. A ring written before they existed gets them added
+on load (embedded) or is refused at start-up with a message (``AUDIT_KEYRING``).
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ import os
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
 from core.errors import KeyRingError
@@ -51,9 +59,14 @@ class KeyRing:
 
     encryption: KeySet
     signing: KeySet
+    pending: KeySet | None = None
+    tree: KeySet | None = None
 
     def __repr__(self) -> str:
-        return f"KeyRing(encryption={self.encryption!r}, signing={self.signing!r})"
+        return (
+            f"KeyRing(encryption={self.encryption!r}, signing={self.signing!r}, "
+            f"pending={self.pending!r}, tree={self.tree!r})"
+        )
 
 
 def _decode_set(doc: object, purpose: str) -> KeySet:
@@ -84,9 +97,16 @@ def parse_keyring(text: str) -> KeyRing:
         raise KeyRingError(f"key ring is not valid JSON (line {exc.lineno})") from None
     if not isinstance(doc, dict):
         raise KeyRingError("key ring must be a JSON object with 'encryption' and 'signing'")
+    optional = {name: _decode_set(doc[name], name) if name in doc else None for name in _OPTIONAL}
     return KeyRing(
-        encryption=_decode_set(doc.get("encryption"), "encryption"), signing=_decode_set(doc.get("signing"), "signing")
+        encryption=_decode_set(doc.get("encryption"), "encryption"),
+        signing=_decode_set(doc.get("signing"), "signing"),
+        **optional,
     )
+
+
+# Key sets added after the first rings were written; (purpose, id prefix).
+_OPTIONAL = {"pending": "m", "tree": "t"}
 
 
 def dump_keyring(ring: KeyRing) -> str:
@@ -95,7 +115,12 @@ def dump_keyring(ring: KeyRing) -> str:
     def encode(keyset: KeySet) -> dict[str, object]:
         return {"active": keyset.active, "keys": {k: base64.b64encode(v).decode() for k, v in keyset.keys.items()}}
 
-    return json.dumps({"encryption": encode(ring.encryption), "signing": encode(ring.signing)}, indent=2)
+    doc = {"encryption": encode(ring.encryption), "signing": encode(ring.signing)}
+    for name in _OPTIONAL:
+        keyset = getattr(ring, name)
+        if keyset is not None:
+            doc[name] = encode(keyset)
+    return json.dumps(doc, indent=2)
 
 
 def _new_key_id(prefix: str, existing: dict[str, bytes]) -> str:
@@ -110,7 +135,19 @@ def generate_keyring() -> KeyRing:
     return KeyRing(
         encryption=KeySet(active="e1", keys={"e1": secrets.token_bytes(_KEY_BYTES)}),
         signing=KeySet(active="s1", keys={"s1": secrets.token_bytes(_KEY_BYTES)}),
+        pending=KeySet(active="m1", keys={"m1": secrets.token_bytes(_KEY_BYTES)}),
+        tree=KeySet(active="t1", keys={"t1": secrets.token_bytes(_KEY_BYTES)}),
     )
+
+
+def _completed(ring: KeyRing) -> KeyRing:
+    """Return ``ring`` with a first key for each purpose it lacks."""
+    added = {
+        name: KeySet(active=f"{prefix}1", keys={f"{prefix}1": secrets.token_bytes(_KEY_BYTES)})
+        for name, prefix in _OPTIONAL.items()
+        if getattr(ring, name) is None
+    }
+    return replace(ring, **added) if added else ring
 
 
 def keyring_path() -> Path:
@@ -148,7 +185,11 @@ def load_keyring() -> KeyRing:
                 path = keyring_path()
                 if not path.exists():
                     _write_private(path, dump_keyring(generate_keyring()))
-                _ring = parse_keyring(path.read_text())
+                ring = parse_keyring(path.read_text())
+                completed = _completed(ring)
+                if completed is not ring:  # a ring from before the pending and tree keys
+                    _write_private(path, dump_keyring(completed))
+                _ring = completed
         return _ring
 
 
@@ -160,13 +201,19 @@ def reset_keyring_cache() -> None:
 
 
 def rotate_keyring() -> KeyRing:
-    """Add and activate new encryption and signing keys; return the new ring."""
-    ring = load_keyring()
-    enc_id = _new_key_id("e", ring.encryption.keys)
-    sig_id = _new_key_id("s", ring.signing.keys)
+    """Add and activate new keys of every purpose; return the new ring."""
+    ring = _completed(load_keyring())
+
+    def rotated_set(keyset: KeySet | None, prefix: str) -> KeySet:
+        keys = keyset.keys if keyset is not None else {}
+        new_id = _new_key_id(prefix, keys)
+        return KeySet(active=new_id, keys={**keys, new_id: secrets.token_bytes(_KEY_BYTES)})
+
     rotated = KeyRing(
-        encryption=KeySet(active=enc_id, keys={**ring.encryption.keys, enc_id: secrets.token_bytes(_KEY_BYTES)}),
-        signing=KeySet(active=sig_id, keys={**ring.signing.keys, sig_id: secrets.token_bytes(_KEY_BYTES)}),
+        encryption=rotated_set(ring.encryption, "e"),
+        signing=rotated_set(ring.signing, "s"),
+        pending=rotated_set(ring.pending, "m"),
+        tree=rotated_set(ring.tree, "t"),
     )
     if os.environ.get("AUDIT_KEYRING"):
         raise KeyRingError("the key ring comes from AUDIT_KEYRING: rotate it in the secret store, then restart")
@@ -187,7 +234,8 @@ def encrypt(plaintext: str | bytes, *, associated_data: bytes = b"") -> str:
 def _ring_with(purpose: str, key_id: str) -> KeyRing:
     # Another process may have rotated the ring since we loaded it: reload once before giving up.
     ring = load_keyring()
-    if key_id not in getattr(ring, purpose).keys and not os.environ.get("AUDIT_KEYRING"):
+    keyset = getattr(ring, purpose)
+    if (keyset is None or key_id not in keyset.keys) and not os.environ.get("AUDIT_KEYRING"):
         reset_keyring_cache()
         ring = load_keyring()
     return ring
@@ -239,6 +287,79 @@ def verify_signature(data: bytes, *, key_id: str, signature: str) -> bool:
     if key is None:
         return False
     return hmac.compare_digest(hmac.digest(key, data, "sha256").hex(), signature)
+
+
+def _keyset(ring: KeyRing, purpose: str) -> KeySet:
+    keyset = getattr(ring, purpose)
+    if keyset is None:
+        raise KeyRingError(f"key ring has no '{purpose}' keys: add them to AUDIT_KEYRING (see docs/audit.md)")
+    return keyset
+
+
+def missing_purposes() -> list[str]:
+    """Return the key purposes the loaded ring lacks (checked at start-up)."""
+    ring = load_keyring()
+    return [name for name in _OPTIONAL if getattr(ring, name) is None]
+
+
+def pending_mac(data: bytes) -> str:
+    """Return ``"<key id>$<hex HMAC-SHA256>"`` of ``data`` under the active pending-row key."""
+    keyset = _keyset(load_keyring(), "pending")
+    return keyset.active + _SEP + hmac.digest(keyset.keys[keyset.active], data, "sha256").hex()
+
+
+def pending_mac_valid(data: bytes, mac: str) -> bool:
+    """Return whether ``mac`` (from :func:`pending_mac`) authenticates ``data``."""
+    key_id, _, digest = mac.partition(_SEP)
+    ring = _ring_with("pending", key_id)
+    key = ring.pending.keys.get(key_id) if ring.pending is not None else None
+    if key is None:
+        return False
+    return hmac.compare_digest(hmac.digest(key, data, "sha256").hex(), digest)
+
+
+def pending_mac_keys() -> dict[str, bytes]:
+    """Return every pending-row key by id (a verification loop checks many rows with one snapshot)."""
+    return dict(_keyset(load_keyring(), "pending").keys)
+
+
+def tree_sign(data: bytes) -> tuple[str, str]:
+    """Return ``(key id, base64 Ed25519 signature)`` of ``data`` under the active tree-head key."""
+    keyset = _keyset(load_keyring(), "tree")
+    private = Ed25519PrivateKey.from_private_bytes(keyset.keys[keyset.active])
+    return keyset.active, base64.b64encode(private.sign(data)).decode()
+
+
+_public: dict[bytes, Ed25519PublicKey] = {}
+
+
+def _public_key(private: bytes) -> Ed25519PublicKey:
+    public = _public.get(private)
+    if public is None:
+        public = _public[private] = Ed25519PrivateKey.from_private_bytes(private).public_key()
+    return public
+
+
+def tree_public_keys() -> dict[str, str]:
+    """Return the base64 raw Ed25519 public key of every tree-head key by id (safe to publish)."""
+    keyset = _keyset(load_keyring(), "tree")
+    return {
+        key_id: base64.b64encode(_public_key(raw).public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+        for key_id, raw in sorted(keyset.keys.items())
+    }
+
+
+def tree_signature_valid(data: bytes, *, key_id: str, signature: str) -> bool:
+    """Return whether ``signature`` is the tree-head key ``key_id``'s Ed25519 signature of ``data``."""
+    ring = _ring_with("tree", key_id)
+    private = ring.tree.keys.get(key_id) if ring.tree is not None else None
+    if private is None:
+        return False
+    try:
+        _public_key(private).verify(base64.b64decode(signature, validate=True), data)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
 
 
 # --- re-encryption on rotation -------------------------------------------

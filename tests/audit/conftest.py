@@ -13,9 +13,12 @@ import pytest
 def fresh_writer(settings: Any, tmp_path: Path) -> Iterator[Any]:
     """Give each test a new in-process writer, checkpoint store and spill directory."""
     from audit import writer as writer_module
+    from audit.checkpoints import store_forget
 
     settings.AUDIT_CHECKPOINT_DIR = str(tmp_path / "audit-checkpoints")
     previous = writer_module._writer
     writer_module._writer = writer_module.AuditWriter()
+    store_forget()
     yield writer_module._writer
     writer_module._writer = previous
+    store_forget()

@@ -71,3 +71,41 @@ def test_verify_and_export_actions(admin_client_: Any, entry: AuditEntry) -> Non
     assert "credential:9" in body
     assert MARKER not in body
     assert recorded_entries(action="audit.exported")[0]["data"]["count"] == 1
+
+
+def test_download_receipt_from_the_entry_page_verifies_alone(
+    admin_client_: Any, entry: AuditEntry, tmp_path: Any, capsys: Any
+) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    page = admin_client_.get(f"/admin/audit/auditentry/{entry.pk}/change/").content.decode()
+    url = f"/admin/audit/auditentry/{entry.pk}/receipt/"
+    assert url in page
+    answer = admin_client_.get(url)
+    assert answer.status_code == 200
+    assert f'filename="audit-receipt-{entry.seq}.json"' in answer["Content-Disposition"]
+    receipt = tmp_path / "receipt.json"
+    receipt.write_bytes(answer.content)
+    capsys.readouterr()
+    call_command("audit_public_key")
+    key = tmp_path / "key.json"
+    key.write_text(capsys.readouterr().out)
+    verifier = Path(__file__).resolve().parents[2] / "scripts" / "audit_verify_receipt"
+    done = subprocess.run(
+        [sys.executable, str(verifier), "--public-key", str(key), str(receipt)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout
+    assert json.loads(answer.content)["entry"]["seq"] == entry.seq
+
+
+def test_receipt_link_speaks_portuguese_and_needs_the_verify_permission(
+    admin_client_: Any, viewer_client: Any, entry: AuditEntry
+) -> None:
+    page = admin_client_.get(f"/admin/audit/auditentry/{entry.pk}/change/", HTTP_ACCEPT_LANGUAGE="pt-br")
+    assert "Baixar recibo" in page.content.decode()
+    assert viewer_client.get(f"/admin/audit/auditentry/{entry.pk}/receipt/").status_code in (302, 403)

@@ -111,6 +111,7 @@ def test_two_processes_postgres(settings: Any) -> None:
         "DATABASE_URL": url,
         "AUDIT_KEYRING": keyring.dump_keyring(keyring.load_keyring()),
         "RESYNC_VAR_DIR": str(settings.VAR_DIR),
+        "AUDIT_CHECKPOINT_DIR": str(settings.AUDIT_CHECKPOINT_DIR),  # one store, as on one machine
     }
     script = str(ROOT / "tests" / "audit" / "writer_process.py")
     procs = [

@@ -65,3 +65,14 @@ def test_health_is_degraded_when_committed_entries_stay_unsealed(client: Any) ->
     assert component["status"] == "degraded"
     assert component["detail"]["pending"] == 1
     assert component["detail"]["oldest_pending_seconds"] >= 600
+
+
+def test_health_shows_the_signed_tree_head_and_the_truncation_window(client: Any) -> None:
+    audit.record("test.one", actor="a", target="t:1", data={})
+    audit.record("test.two", actor="a", target="t:2", data={})
+
+    detail = client.get("/health/detailed").json()["components"]["audit"]["detail"]
+    assert detail["signed_tree_head"]["size"] == detail["last_sealed_seq"] == 2
+    assert detail["truncation_window"]["unsigned_entries"] == 0
+    assert "both the database and the checkpoint store" in detail["truncation_window"]["note"]
+    assert detail["quarantined_foreign_rows"] == 0

@@ -76,3 +76,57 @@ def test_process_with_a_stale_ring_reloads_it_for_a_new_key_id() -> None:
     key_id, signature = keyring.sign(b"head")
     keyring._ring = stale
     assert keyring.verify_signature(b"head", key_id=key_id, signature=signature)
+
+
+def test_start_refuses_an_environment_ring_without_the_trail_keys(monkeypatch: Any) -> None:
+    import json
+
+    from audit.workers import core_check
+
+    old = json.loads(keyring.dump_keyring(keyring.generate_keyring()))
+    del old["pending"], old["tree"]
+    monkeypatch.setenv("AUDIT_KEYRING", json.dumps(old))
+    keyring.reset_keyring_cache()
+    with pytest.raises(RuntimeError, match="no 'pending' and no 'tree' keys"):
+        core_check()
+    keyring.reset_keyring_cache()
+
+
+def test_an_embedded_ring_from_before_gains_its_new_keys_and_keeps_the_old_ones() -> None:
+    import json
+
+    old = json.loads(keyring.dump_keyring(keyring.generate_keyring()))
+    del old["pending"], old["tree"]
+    path = keyring.keyring_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(old))
+    keyring.reset_keyring_cache()
+
+    ring = keyring.load_keyring()
+
+    assert (ring.pending.active if ring.pending else None, ring.tree.active if ring.tree else None) == ("m1", "t1")
+    assert json.loads(path.read_text())["encryption"] == old["encryption"]
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    audit.record("after.upgrade", actor="a", target="t:1", data={})
+    assert chain_verify().ok
+
+
+def test_rotation_adds_pending_and_tree_keys_and_old_tree_heads_still_verify() -> None:
+    from audit.checkpoints import store_read
+
+    audit.record("before.rotation", actor="a", target="t:1", data={})
+    call_command("audit_rotate_keys")
+    audit.record("after.rotation", actor="a", target="t:2", data={})
+    keyring.reset_keyring_cache()
+
+    ring = keyring.load_keyring()
+    assert (ring.pending.active if ring.pending else None, ring.tree.active if ring.tree else None) == ("m2", "t2")
+    store = store_read()
+    assert store.problems == []
+    assert {h.key_id for h in store.heads} == {"t1", "t2"}
+    assert chain_verify().ok
+
+
+@pytest.mark.postgres
+def test_rotation_on_postgres() -> None:
+    test_rotation_adds_pending_and_tree_keys_and_old_tree_heads_still_verify()

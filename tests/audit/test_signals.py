@@ -24,3 +24,22 @@ def test_admin_login_logout_and_failed_login(client: Any, admin_user: Any) -> No
     ]
     assert entries[0]["data"]["ip"] == "127.0.0.1"
     assert "wrong-one-123" not in str(entries)
+
+
+def test_failed_login_with_an_unknown_username_stores_no_copy_of_it(client: Any, admin_user: Any) -> None:
+    from django.db import connection
+
+    typed = "Hunter2-my-password!"  # a password typed into the username field
+    client.post("/admin/login/", {"username": typed, "password": "whatever-else"})
+    client.post("/admin/login/", {"username": typed, "password": "again"})
+    client.post("/admin/login/", {"username": "someone-else", "password": "x"})
+
+    entries = recorded_entries(action="auth.login_failed")
+    targets = [e["target"] for e in entries]
+    assert targets[0] == targets[1]  # repeated attempts on one name still group together
+    assert targets[2] != targets[0]
+    assert all(t.startswith("unknown-username:") for t in targets)
+    assert typed not in str(entries)
+    with connection.cursor() as cursor:  # nowhere in the trail's table, in any column
+        cursor.execute("SELECT * FROM audit_auditentry")
+        assert typed not in str(cursor.fetchall())

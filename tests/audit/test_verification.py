@@ -9,9 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 
 import audit
-from audit.checkpoints import checkpoint_write
 from audit.models import AuditEntry
-from audit.services import head_read
 from audit.verification import chain_verify
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +22,6 @@ def thirty() -> None:
     from audit.writer import get_writer
 
     get_writer().flush()
-    checkpoint_write(seq=30, chain_hash=head_read()[1])
     assert chain_verify().ok
 
 
@@ -138,17 +135,17 @@ def test_last_ten_rows_and_head_rolled_back_caught_by_checkpoint(thirty: None) -
     _sql("UPDATE audit_chainhead SET last_seq = 20, last_hash = %s", [twentieth.hash])
     report = chain_verify()
     assert (report.ok, report.first_bad_seq) == (False, 21)
-    assert "signed checkpoint at seq 30" in report.problem
+    assert "signed tree head at size 30" in report.problem
 
 
 def test_forged_checkpoint_is_reported(thirty: None, settings: Any) -> None:
     from pathlib import Path
 
-    files = sorted(Path(settings.AUDIT_CHECKPOINT_DIR).glob("checkpoint-*.json"))
-    files[-1].write_text(files[-1].read_text().replace('"seq": 30', '"seq": 99'))
+    files = sorted(Path(settings.AUDIT_CHECKPOINT_DIR).glob("heads-*.jsonl"))
+    files[-1].write_text(files[-1].read_text().replace('"size":30', '"size":99'))
     report = chain_verify()
     assert not report.ok
-    assert "checkpoint store tampered" in report.problem
+    assert any("checkpoint store tampered" in line for line in report.lines())
 
 
 def test_verify_command_exits_non_zero_and_names_the_seq(thirty: None, capsys: Any) -> None:

@@ -167,3 +167,19 @@ def test_sync_writer_is_told_when_the_database_fails(fresh_writer: Any) -> None:
 
     audit.record("job.start", actor="op", target="job:2", data={"n": 7})
     assert _sealed_numbers() == [(1, 7)]
+
+
+# The same guarantees on PostgreSQL (the sealer's SQL path differs: COPY, FOR UPDATE).
+@pytest.mark.postgres
+async def test_flush_failure_keeps_order_postgres(buffered: Any, fresh_writer: Any) -> None:
+    await test_database_failure_during_flush_keeps_order_and_seals_exactly_once(buffered, fresh_writer)
+
+
+@pytest.mark.postgres
+async def test_full_buffer_drops_nothing_postgres(buffered: Any, fresh_writer: Any) -> None:
+    await test_full_buffer_with_stalled_flusher_raises_audit_unavailable_and_drops_nothing(buffered, fresh_writer)
+
+
+@pytest.mark.postgres
+async def test_shutdown_drains_five_thousand_postgres(buffered: Any, fresh_writer: Any) -> None:
+    await test_shutdown_drains_five_thousand_buffered_entries(buffered, fresh_writer)
