@@ -25,11 +25,11 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit.record("auth.logout", actor=user, target=target, data=_client(request))
 
 
-def failed_login_target(typed: str) -> str:
-    """Return how a failed sign-in names what was typed: the username of an existing user, else a keyed digest.
+def typed_username(typed: str) -> tuple[bool, str]:
+    """Return ``(True, typed)`` when ``typed`` names an existing user, else ``(False, a keyed digest of it)``.
 
-    A password typed into the username field must never reach the permanent chain; the digest
-    still groups repeated attempts on one name (until the pending-row key rotates).
+    A password typed into the username field must never be stored; the digest still groups repeated
+    attempts on one name (until the pending-row key rotates). django-axes stores the same form.
     """
     from django.contrib.auth import get_user_model
 
@@ -37,8 +37,14 @@ def failed_login_target(typed: str) -> str:
 
     model = get_user_model()
     if typed and model._default_manager.filter(**{model.USERNAME_FIELD: typed}).exists():
-        return f"username:{typed}"
-    return f"unknown-username:{keyring.pending_mac(b'failed-login|' + typed.encode())[:35]}"
+        return True, typed
+    return False, keyring.pending_mac(b"failed-login|" + typed.encode())[:35]
+
+
+def failed_login_target(typed: str) -> str:
+    """Return how a failed sign-in names what was typed: the username of an existing user, else a keyed digest."""
+    known, name = typed_username(typed)
+    return f"username:{name}" if known else f"unknown-username:{name}"
 
 
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:

@@ -46,3 +46,15 @@ class ActiveSessionAuth(SessionAuth):
 
 
 API_AUTH = [TokenAuth(), ActiveSessionAuth()]
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """Return the name django-axes counts failures under: the username of a real user, else a keyed digest.
+
+    What a person types into the username field may be a password; it is never stored as typed.
+    """
+    from audit.signals import typed_username
+
+    typed = (credentials or {}).get("username") or request.POST.get("username", "")
+    known, name = typed_username(str(typed)[:150])
+    return name if known else f"unknown:{name}"

@@ -342,6 +342,8 @@ AXES_RESET_ON_SUCCESS = True
 # Unknown bearer tokens allowed per client address and minute before the API answers 429.
 RESYNC_BAD_TOKEN_LIMIT = env.int("RESYNC_BAD_TOKEN_LIMIT", default=20)
 AXES_LOCKOUT_CALLABLE = "resync_site.views.lockout"
+# A username that names no user is counted under a keyed digest: a password typed there is never stored.
+AXES_USERNAME_CALLABLE = "resync_site.auth.axes_username"
 AXES_VERBOSE = False
 # Behind nginx the client's address is the last hop of X-Forwarded-For (docs/operations.md).
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0) or None

@@ -74,3 +74,18 @@ def test_guessing_bearer_tokens_is_throttled_per_address(operator: Any, api_toke
     assert int(answers[-1]["Retry-After"]) >= 1
     # The real token from another address still works.
     assert Client(REMOTE_ADDR="10.1.2.3").get("/api/jobs", HTTP_AUTHORIZATION=f"Bearer {api_token}").status_code == 200
+
+
+def test_a_password_typed_as_the_username_is_stored_nowhere(admin_user: Any, settings: Any) -> None:
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(client, "Tr0ub4dor&3-typed-here", "whatever")
+    assert _sign_in(client, "Tr0ub4dor&3-typed-here", "whatever").status_code == 429  # still locked out by digest
+    stored = [a.username for a in AccessAttempt.objects.all()] + [f.username for f in AccessFailureLog.objects.all()]
+    assert stored
+    assert all("Tr0ub4dor" not in name for name in stored)
+
+    _sign_in(client, "boss", "wrong")
+    assert AccessAttempt.objects.filter(username="boss").exists()  # a real user stays readable (axes_reset_username)
