@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from audit.exceptions import ProofNotAvailable
 from audit.models import AuditEntry
-from audit.operations import chain_verify_recorded, entry_view_decrypted
+from audit.operations import chain_verify_recorded, entries_summarised, entry_view_decrypted
 from audit.proofs import receipt_build
 
 DECRYPT_PERMISSION = "audit.decrypt_auditentry"
@@ -25,7 +26,7 @@ DECRYPT_PERMISSION = "audit.decrypt_auditentry"
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
-    list_display = ("seq", "timestamp", "actor", "action", "target", "correlation_id", "key_id", "sig_key_id")
+    list_display = ("seq", "timestamp", "actor", "action", "target", "summary", "correlation_id")
     list_filter = ("action", "actor", ("timestamp", admin.DateFieldListFilter))
     search_fields = ("actor", "action", "target", "correlation_id")
     date_hierarchy = "timestamp"
@@ -79,7 +80,33 @@ class AuditEntryAdmin(admin.ModelAdmin):
         receipt = path(
             "<path:object_id>/receipt/", self.admin_site.admin_view(self.receipt_download), name="audit_receipt"
         )
-        return [receipt, *super().get_urls()]
+        verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="audit_verify")
+        return [receipt, verify, *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(
+            request, {**(extra_context or {}), "can_verify": self.has_verify_permission(request)}
+        )
+        context = getattr(response, "context_data", None)
+        if context and request.user.has_perm(DECRYPT_PERMISSION) and "cl" in context:
+            # One page of payloads, read and summarised; the reading is itself one audit entry.
+            rows = list(context["cl"].result_list)
+            summaries = entries_summarised(actor=request.user, entries=rows)
+            for row in rows:  # the rendered rows themselves: nothing shared between requests
+                row._summary = summaries.get(row.pk, "")
+        return response
+
+    @admin.display(description=_("payload"))
+    def summary(self, obj: AuditEntry) -> str:
+        return getattr(obj, "_summary", None) or gettext("sealed")
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        """Verify the whole chain (POST from the list's button; no row needs to be selected)."""
+        if request.method != "POST" or not self.has_verify_permission(request):
+            raise PermissionDenied
+        report = chain_verify_recorded(actor=request.user)
+        self.message_user(request, report.summary(), messages.SUCCESS if report.ok else messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:audit_auditentry_changelist"))
 
     @admin.display(description=_("receipt"))
     def receipt(self, obj: AuditEntry) -> str:

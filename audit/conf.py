@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_ARCHIVE_DIR": "",  # default: VAR_DIR/audit/archive
     "AUDIT_RETENTION_DAYS": 365,
     "AUDIT_VERIFY_INTERVAL_SECONDS": 0,  # 0: RESYNC_HEAVY_TASK_INTERVAL_SECONDS
+    "AUDIT_FIRST_VERIFY_SECONDS": 60,  # the first verification after a process starts
 }
 
 
@@ -70,6 +71,11 @@ def archive_dir() -> Path:
 def spill_dir() -> Path:
     """Return where entries that could not be committed at shutdown are kept for the next start."""
     return Path(settings.VAR_DIR) / "audit" / "spill"
+
+
+def first_verify_seconds() -> float:
+    """Return how soon after start the first periodic verification runs."""
+    return float(get("AUDIT_FIRST_VERIFY_SECONDS"))
 
 
 def verify_interval() -> float:

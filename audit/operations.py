@@ -70,6 +70,32 @@ def keys_rotate(*, actor: Any) -> dict[str, Any]:
     return summary
 
 
+SUMMARY_CHARS = 90
+
+
+def _summary(data: Any) -> str:
+    if not isinstance(data, dict):
+        return str(data)[:SUMMARY_CHARS]
+    parts = [f"{key}={value}" for key, value in data.items() if not isinstance(value, dict | list)]
+    parts += [f"{key}=…" for key, value in data.items() if isinstance(value, dict | list)]
+    text = ", ".join(parts)
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def entries_summarised(*, actor: Any, entries: list[AuditEntry]) -> dict[int, str]:
+    """Return a one-line summary of each entry's decrypted payload; the reading is recorded as one entry."""
+    summaries = {entry.pk: _summary(json.loads(keyring.decrypt(entry.payload))) for entry in entries}
+    if entries:
+        seqs = [entry.seq for entry in entries if entry.seq is not None]
+        audit.record(
+            "audit.entries_viewed",
+            actor=actor,
+            target="audit:list",
+            data={"count": len(entries), "seqs": [min(seqs), max(seqs)] if seqs else []},
+        )
+    return summaries
+
+
 def entry_view_decrypted(*, actor: Any, entry: AuditEntry) -> Any:
     """Return the decrypted payload of ``entry``; reading it is itself recorded."""
     data = json.loads(keyring.decrypt(entry.payload))

@@ -43,8 +43,12 @@ async def verify_worker() -> None:
     """Verify the chain and archive past retention every interval, until cancelled."""
     from audit.operations import chain_verify_recorded, entries_archive_recorded
 
+    # The first round comes soon after start (a fresh install is verified within minutes, not hours);
+    # the lease skips it when another process verified within the interval.
+    wait = min(conf.first_verify_seconds(), conf.verify_interval())
     while True:
-        await asyncio.sleep(conf.verify_interval())
+        await asyncio.sleep(wait)
+        wait = conf.verify_interval()
         try:
             if await sync_to_async(_verification_lease, thread_sensitive=False)():
                 await asyncio.to_thread(_closing, chain_verify_recorded)

@@ -1,4 +1,4 @@
-"""The three roles and their permissions, declared once for every app."""
+"""The four roles and their permissions, declared once for every app."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import fnmatch
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
-ADMINS, OPERATORS, VIEWERS = "Admins", "Operators", "Viewers"
-ROLES = (ADMINS, OPERATORS, VIEWERS)
+ADMINS, OPERATORS, VIEWERS, AUDITORS = "Admins", "Operators", "Viewers", "Auditors"
+ROLES = (ADMINS, OPERATORS, VIEWERS, AUDITORS)
 
 # Patterns over "app_label.codename"; new models of the apps fall under them.
 _APPS = ("audit", "cachemig", "tws", "etl", "resync_site")
@@ -23,6 +23,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tws.act_*",
     ),
     ADMINS: (*(f"{app}.*" for app in _APPS), "auth.*"),
+    # Read everything, verify the trail, list and export it, read payloads (each decryption is audited).
+    AUDITORS: (
+        *(f"{app}.view_*" for app in _APPS if app != "resync_site"),
+        "audit.verify_auditentry",
+        "audit.export_auditentry",
+        "audit.decrypt_auditentry",
+    ),
 }
 
 

@@ -109,3 +109,51 @@ def test_receipt_link_speaks_portuguese_and_needs_the_verify_permission(
     page = admin_client_.get(f"/admin/audit/auditentry/{entry.pk}/change/", HTTP_ACCEPT_LANGUAGE="pt-br")
     assert "Baixar recibo" in page.content.decode()
     assert viewer_client.get(f"/admin/audit/auditentry/{entry.pk}/receipt/").status_code in (302, 403)
+
+
+@pytest.fixture
+def auditor(django_user_model: Any) -> Any:
+    from tests.conftest import _user
+
+    return _user(django_user_model, "auditor", "Auditors", is_staff=True)
+
+
+def test_an_auditor_verifies_the_whole_chain_without_selecting_a_row(auditor: Any, entry: AuditEntry) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(auditor)
+    client.cookies["django_language"] = "en"
+    listing = client.get("/admin/audit/auditentry/").content.decode()
+    assert 'id="verify-chain"' in listing
+    done = client.post("/admin/audit/auditentry/verify/", follow=True).content.decode()
+    assert "Audit chain OK" in done
+    get_writer().flush()
+    assert recorded_entries(action="audit.chain_verified")[-1]["actor"] == "auditor"
+
+
+def test_an_auditor_reads_a_payload_summary_per_row_and_the_reading_is_audited(
+    auditor: Any, entry: AuditEntry
+) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(auditor)
+    listing = client.get("/admin/audit/auditentry/").content.decode()
+    assert f"note={MARKER}" in listing
+    get_writer().flush()
+    viewed = recorded_entries(action="audit.entries_viewed")[-1]
+    assert viewed["actor"] == "auditor"
+    assert viewed["data"]["count"] >= 1
+
+
+def test_a_viewer_sees_sealed_payloads_and_no_verify_button(viewer: Any, entry: AuditEntry) -> None:
+    from django.test import Client
+
+    type(viewer).objects.filter(pk=viewer.pk).update(is_staff=True)
+    client = Client()
+    client.force_login(viewer)
+    listing = client.get("/admin/audit/auditentry/").content.decode()
+    assert MARKER not in listing
+    assert 'id="verify-chain"' not in listing
+    assert client.post("/admin/audit/auditentry/verify/").status_code == 403
