@@ -104,3 +104,19 @@ def document_signed(document: dict[str, Any]) -> bool:
 
 def _canonical(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sealed_row_hash(row: tuple[Any, ...]) -> str:
+    """Return the chain hash a row read as ``SEALED_FIELDS`` (seq, timestamp, ..., prev_hash first) should carry."""
+    seq, moment, actor, action, target, cid, key_id, payload, prev_hash = row[:9]
+    return entry_hash(
+        seq=seq,
+        timestamp=moment,
+        actor=actor,
+        action=action,
+        target=target,
+        correlation_id=cid,
+        key_id=key_id,
+        payload=payload,
+        prev_hash=prev_hash,
+    )

@@ -107,21 +107,11 @@ def _head_row(cursor: Any) -> tuple[int, str, str, str, bool, int]:
 def _genuine_tip() -> tuple[int, str]:
     """Return the highest entry whose hash and signature hold (or the archive anchor, or genesis)."""
     rows = AuditEntry.objects.filter(seq__isnull=False).order_by("-seq").values_list(*SEALED_FIELDS)
-    for seq, moment, actor, action, target, cid, key_id, payload, prev, stored, signature, sig_key_id in rows.iterator(
-        chunk_size=100
-    ):
-        computed = chain.entry_hash(
-            seq=seq,
-            timestamp=moment,
-            actor=actor,
-            action=action,
-            target=target,
-            correlation_id=cid,
-            key_id=key_id,
-            payload=payload,
-            prev_hash=prev,
-        )
-        if computed == stored and keyring.verify_signature(stored.encode(), key_id=sig_key_id, signature=signature):
+    for row in rows.iterator(chunk_size=100):
+        seq, stored, signature, sig_key_id = row[0], row[9], row[10], row[11]
+        if chain.sealed_row_hash(row) == stored and keyring.verify_signature(
+            stored.encode(), key_id=sig_key_id, signature=signature
+        ):
             return int(seq), str(stored)
     archive = AuditArchive.objects.order_by("-last_seq").first()
     return (archive.last_seq, archive.last_hash) if archive is not None else (0, chain.GENESIS_HASH)

@@ -116,19 +116,8 @@ class ChainWalker:
         return ""
 
     def _problem(self, row: Row, relinked: bool) -> str:
-        seq, moment, actor, action, target, cid, key_id, payload, prev_hash, stored, signature, sig_key_id = row
-        computed = chain.entry_hash(
-            seq=seq,
-            timestamp=moment,
-            actor=actor,
-            action=action,
-            target=target,
-            correlation_id=cid,
-            key_id=key_id,
-            payload=payload,
-            prev_hash=prev_hash,
-        )
-        if computed != stored:
+        key_id, payload, prev_hash, stored, signature, sig_key_id = row[6:12]
+        if chain.sealed_row_hash(row) != stored:
             return "entry altered: its content does not match its hash (changed, swapped or inserted)"
         if prev_hash != self.prev and not relinked:
             return "link broken: previous hash does not match the entry before (reordered or inserted)"

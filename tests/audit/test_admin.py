@@ -132,9 +132,7 @@ def test_an_auditor_verifies_the_whole_chain_without_selecting_a_row(auditor: An
     assert recorded_entries(action="audit.chain_verified")[-1]["actor"] == "auditor"
 
 
-def test_an_auditor_reads_a_payload_summary_per_row_and_the_reading_is_audited(
-    auditor: Any, entry: AuditEntry
-) -> None:
+def test_an_auditor_reads_a_payload_summary_per_row_and_the_reading_is_audited(auditor: Any, entry: AuditEntry) -> None:
     from django.test import Client
 
     client = Client()

@@ -60,3 +60,17 @@ def fast_settings(url: str, **overrides: Any) -> TWSSettings:
 @pytest.fixture
 def tws_settings(sim: ThreadedSimulator) -> TWSSettings:
     return fast_settings(sim.url)
+
+
+def client_env(monkeypatch: pytest.MonkeyPatch, settings: Any, sim: ThreadedSimulator, *, v2: bool) -> None:
+    """Point the TWS client of this process at ``sim`` with the v2 flag forced ``v2`` (and no client cached)."""
+    from tws.hwa.client import forget_tws_clients
+
+    monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "true" if v2 else "false")
+    monkeypatch.setenv("TWS_BASE_URL", sim.url)
+    monkeypatch.setenv("TWS_USERNAME", SIM_USER)
+    monkeypatch.setenv("TWS_PASSWORD", SIM_PASSWORD)
+    monkeypatch.setenv("TWS_RETRY_ATTEMPTS", "2")
+    monkeypatch.setenv("TWS_TIMEOUT_SECONDS", "2")
+    settings.TWS_FLAG_CACHE_SECONDS = 0
+    forget_tws_clients()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.tws.conftest import SIM_PASSWORD, SIM_USER, fast_settings
+from tests.tws.conftest import client_env, fast_settings
 from tws.models import Alert
 from tws.services import plan_sync
 from tws.simulator.threaded import ThreadedSimulator
@@ -17,16 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, settings: Any, sim: ThreadedSimulator) -> None:
-    monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "true")
-    monkeypatch.setenv("TWS_BASE_URL", sim.url)
-    monkeypatch.setenv("TWS_USERNAME", SIM_USER)
-    monkeypatch.setenv("TWS_PASSWORD", SIM_PASSWORD)
-    monkeypatch.setenv("TWS_RETRY_ATTEMPTS", "2")
-    monkeypatch.setenv("TWS_TIMEOUT_SECONDS", "2")
-    settings.TWS_FLAG_CACHE_SECONDS = 0
-    from tws.hwa.client import forget_tws_clients
-
-    forget_tws_clients()
+    client_env(monkeypatch, settings, sim, v2=True)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from tests.tws.conftest import SIM_PASSWORD, SIM_USER, fast_settings
+from tests.tws.conftest import client_env, fast_settings
 from tws.hwa.ids import path_segment
 from tws.models import JobInPlan
 from tws.services import plan_sync
@@ -37,16 +37,7 @@ NOT_IDS = [
 
 @pytest.fixture(autouse=True)
 def _env(monkeypatch: pytest.MonkeyPatch, settings: Any, sim: ThreadedSimulator) -> None:
-    monkeypatch.setenv("APP_TWS_UNIFIED_V2_ENABLED", "false")  # the legacy v1 client: composite ids
-    monkeypatch.setenv("TWS_BASE_URL", sim.url)
-    monkeypatch.setenv("TWS_USERNAME", SIM_USER)
-    monkeypatch.setenv("TWS_PASSWORD", SIM_PASSWORD)
-    monkeypatch.setenv("TWS_RETRY_ATTEMPTS", "2")
-    monkeypatch.setenv("TWS_TIMEOUT_SECONDS", "2")
-    settings.TWS_FLAG_CACHE_SECONDS = 0
-    from tws.hwa.client import forget_tws_clients
-
-    forget_tws_clients()
+    client_env(monkeypatch, settings, sim, v2=False)  # the legacy v1 client: composite ids
 
 
 @pytest.fixture
