@@ -52,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     # The runner appends "--data-inicial D --data-final D -- <code>". A System without a name runs the
     # bundled pipeline (BUNDLED_COMMAND).
     "ETL_COMMANDS": {},
+    # Retention: log lines of jobs finished (success, cancelled) more than this many days ago are purged;
+    # failed jobs' lines are kept longer. Purged by the retention task in batches of this many rows.
+    "ETL_RETENTION_DAYS": 90,
+    "ETL_RETENTION_FAILED_DAYS": 180,
+    "ETL_RETENTION_BATCH_SIZE": 2000,
     # Report folders (PUT /api/paths/{kind}, the admin) must lie under one of these absolute folders;
     # None: VAR_DIR/etl only. The worker's unit must be allowed to write there (ops/systemd).
     "ETL_REPORT_ROOTS": None,
