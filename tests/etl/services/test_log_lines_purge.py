@@ -89,3 +89,13 @@ def test_manage_py_retention_dry_run_says_what_would_go(
     call_command("retention", stdout=out)
     assert "purged 5 row(s) of etl_logline" in out.getvalue()
     assert not LogLine.objects.filter(job=old).exists()
+
+
+def test_the_hourly_task_purges_what_is_due(make_system: Any, start_job: Any, no_enqueue: None, settings: Any) -> None:
+    from resync_site.tasks import retention_task
+
+    settings.ETL_RETENTION_DAYS = 30
+    old = _job_with_lines(make_system, start_job, "maps", 5, status="success", days_ago=40)
+    assert retention_task.call_local() == 5
+    assert not LogLine.objects.filter(job=old).exists()
+    assert len(_purge_entries()) == 1
