@@ -75,6 +75,12 @@ def worker_gone(job_id: int) -> bool:
     return True
 
 
+def job_ids_here() -> list[int]:
+    """Return the ids of the jobs with files on this host."""
+    found = (Path(settings.VAR_DIR) / "etl" / "run").glob("job-*")
+    return sorted(int(path.name[4:]) for path in found if path.name[4:].isdigit())
+
+
 def job_files_remove(job_id: int) -> None:
     """Delete job ``job_id``'s files on this host (its lines are stored)."""
     with contextlib.suppress(FileNotFoundError):

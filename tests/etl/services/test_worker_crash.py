@@ -7,11 +7,13 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from etl import jobfiles
 from etl.models import Job, LogLine
@@ -23,7 +25,9 @@ SAVER = """
 import json, os, subprocess, sys, time
 kid = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
 printed = []
-for i in range(200):
+for i in range(205):
+    if i == 200:
+        time.sleep(0.5)  # the runner has stored the full batches by now: these last lines stay in its batch
     line = f"[INFO] [MAPS] saved /reports/maps/positions-{i:03}.csv"
     print(line, flush=True)
     printed.append(f"saved /reports/maps/positions-{i:03}.csv")
@@ -34,7 +38,7 @@ os.replace(record + ".tmp", record)
 time.sleep(300)
 """
 
-# Batches of 64 lines flushed only by count: some lines are stored by the runner, the last ones only read.
+# Batches of 64 lines flushed only by count: most lines are stored by the runner, the last ones only read.
 WORKER = (
     "import django, sys; django.setup();"
     "from django.conf import settings;"
@@ -43,7 +47,9 @@ WORKER = (
 )
 
 
-def _crash(url: str, make_system: Any, start_job: Any, settings_fixture: Any) -> None:
+def _crash(
+    url: str, make_system: Any, start_job: Any, settings_fixture: Any, *, reaped_elsewhere: bool = False
+) -> None:
     make_system("maps", script=SAVER)
     job = start_job("maps")
     record = Path(settings.VAR_DIR) / "printed.json"
@@ -68,14 +74,21 @@ def _crash(url: str, make_system: Any, start_job: Any, settings_fixture: Any) ->
         # Known lost at once: the kernel released the worker's lock, whatever the heartbeat says.
         assert jobfiles.worker_gone(job.pk)
         settings_fixture.ETL_STALE_SECONDS = 3600
-        assert jobs_reap() == {"reaped": 1, "requeued": 0}
+        if reaped_elsewhere:  # a reaper on another host, by the heartbeat: it cannot read this host's spools
+            Job.objects.filter(pk=job.pk).update(
+                hostname="another-host", heartbeat_at=timezone.now() - timedelta(hours=2)
+            )
+        assert jobs_reap() == {"reaped": 1, "requeued": 0}  # a pass here also ingests what the spools hold
         job.refresh_from_db()
         assert (job.status, job.error_summary) == ("error", "worker lost")
         lines = list(LogLine.objects.filter(job=job).order_by("seq"))
         assert [line.seq for line in lines] == list(range(1, len(printed["messages"]) + 2))
         assert [line.message for line in lines[:-1]] == printed["messages"]
         assert lines[-1].level == "ERROR"
-        assert lines[-1].message.startswith("worker lost: ")
+        expected = "line(s) recovered from the step's output spool after its worker stopped"
+        assert (
+            lines[-1].message.endswith(expected) if reaped_elsewhere else lines[-1].message.startswith("worker lost: ")
+        )
         assert not jobfiles.job_dir(job.pk).exists()
         assert jobs_reap() == {"reaped": 0, "requeued": 0}
         assert LogLine.objects.filter(job=job).count() == len(lines)  # nothing stored twice
@@ -90,6 +103,14 @@ def test_kill_9_of_the_worker_loses_no_line_and_no_process_survives(
     shared_database_url: str, make_system: Any, start_job: Any, no_enqueue: None, settings: Any
 ) -> None:
     _crash(shared_database_url, make_system, start_job, settings)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_lines_of_a_worker_reaped_from_another_host_are_ingested_on_its_own(
+    shared_database_url: str, make_system: Any, start_job: Any, no_enqueue: None, settings: Any
+) -> None:
+    _crash(shared_database_url, make_system, start_job, settings, reaped_elsewhere=True)
 
 
 @pytest.mark.postgres
