@@ -15,6 +15,7 @@ class EtlConfig(AppConfig):
     resync_embedded_servers = ("etl.demo.server.run",)
     resync_demo_loaders = ("etl.demo.loader.load",)
     resync_shutdown_drains = ("etl.lifecycle.drain",)
+    resync_background_services = ("etl.reaper.start",)
     resync_health_components = (("etl", "etl.health.check", False),)
     resync_dashboard_cards = ("etl.console_selectors.dashboard_card",)
 
@@ -23,11 +24,14 @@ class EtlConfig(AppConfig):
         from etl import conf  # noqa: F401 — registers the settings check
         from etl.metrics import register_overdue_collector
         from etl.runner.process import group_alive, kill_group
+        from etl.runner.spool import spool_rows
         from etl.services.credentials import credentials_reencrypt
         from etl.services.workers import WorkerSide, worker_side_plug
 
         keyring.register_reencryptor("etl.credential", credentials_reencrypt)
         # The services sit below the runner and the tasks, so the root of the app plugs those in.
-        worker_side_plug(WorkerSide(enqueue=_enqueue_job, kill_group=kill_group, group_alive=group_alive))
+        worker_side_plug(
+            WorkerSide(enqueue=_enqueue_job, kill_group=kill_group, group_alive=group_alive, spool_rows=spool_rows)
+        )
         # Read at scrape time only (no I/O here): the ETLJobsPastTimeout alert watches it.
         register_overdue_collector()

@@ -22,10 +22,12 @@ DEFAULTS: dict[str, Any] = {
     "ETL_CANCEL_GRACE_SECONDS": 2.0,
     # Seconds between heartbeats of a running job (the runner also polls cancel requests then).
     "ETL_HEARTBEAT_SECONDS": 1.0,
-    # A running job whose heartbeat is older than this is reaped as "worker lost".
-    "ETL_STALE_SECONDS": 60.0,
-    # The reaper runs this often (seconds; must divide 60: Huey's periodic tasks fire once a minute).
-    "ETL_REAPER_INTERVAL_SECONDS": 60,
+    # A running job whose heartbeat is older than this is reaped as "worker lost" (a worker on the reaper's
+    # own host is known lost at once: its lock is released by the kernel, see etl.jobfiles).
+    "ETL_STALE_SECONDS": 10.0,
+    # The reaper runs this often (seconds; must divide 60: Huey's periodic tasks fire once a minute), in
+    # every web and worker process (etl.reaper) as well as the Huey periodic task.
+    "ETL_REAPER_INTERVAL_SECONDS": 5,
     # A pending job with no live task for this long is enqueued again.
     "ETL_PENDING_REQUEUE_SECONDS": 120.0,
     # Niceness added to each step's process tree (0-19): batch work only takes the CPU the web tier and
@@ -50,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     # The runner appends "--data-inicial D --data-final D -- <code>". A System without a name runs the
     # bundled pipeline (BUNDLED_COMMAND).
     "ETL_COMMANDS": {},
+    # Retention: log lines of jobs finished (success, cancelled) more than this many days ago are purged;
+    # failed jobs' lines are kept longer. Purged by the retention task in batches of this many rows.
+    "ETL_RETENTION_DAYS": 90,
+    "ETL_RETENTION_FAILED_DAYS": 180,
+    "ETL_RETENTION_BATCH_SIZE": 2000,
     # Report folders (PUT /api/paths/{kind}, the admin) must lie under one of these absolute folders;
     # None: VAR_DIR/etl only. The worker's unit must be allowed to write there (ops/systemd).
     "ETL_REPORT_ROOTS": None,

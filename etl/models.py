@@ -178,6 +178,8 @@ class JobStep(models.Model):
     hostname = models.CharField(max_length=255, blank=True, default="")
     pid = models.IntegerField(null=True, blank=True)
     pgid = models.IntegerField(null=True, blank=True)
+    # Bytes of each output spool ("out", "err") whose lines are stored: a crash recovery ingests the rest.
+    spool_offsets = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["job_id", "order"]

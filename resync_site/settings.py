@@ -371,6 +371,10 @@ _APP_SETTINGS_FROM_ENV = {
     "ETL_PENDING_REQUEUE_SECONDS": env.float,
     "ETL_REAPER_INTERVAL_SECONDS": env.int,
     "ETL_CHILD_NICE": env.int,
+    "ETL_RETENTION_DAYS": env.float,
+    "ETL_RETENTION_FAILED_DAYS": env.float,
+    "TWS_TRANSITION_RETENTION_DAYS": env.float,
+    "TWS_SYNC_RUN_RETENTION_DAYS": env.float,
     "ETL_DEMO_SERVER_PORT": env.int,
     "ETL_COMMANDS": env.json,  # {"name": ["argv", ...]}: the only programs a System may run
     "ETL_REPORT_ROOTS": env.list,  # /srv/resync,/data/reports: report folders must lie under one of these

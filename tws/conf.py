@@ -19,6 +19,11 @@ DEFAULTS: dict[str, Any] = {
     "TWS_SIMULATOR_FAULTS": "",
     # Page size of plan sync queries (HWA caps at 10000).
     "TWS_SYNC_PAGE_SIZE": 5000,
+    # Retention (days): job status transitions and plan sync runs older than this are purged (by the
+    # platform's retention task, in batches of TWS_RETENTION_BATCH_SIZE rows, each sealed into the audit trail).
+    "TWS_TRANSITION_RETENTION_DAYS": 90,
+    "TWS_SYNC_RUN_RETENTION_DAYS": 30,
+    "TWS_RETENTION_BATCH_SIZE": 2000,
     # How long a routing decision (v2 or legacy, flag TWS_UNIFIED_V2_ENABLED) is reused for the same key.
     "TWS_FLAG_CACHE_SECONDS": 2.0,
 }

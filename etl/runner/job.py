@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,17 +23,19 @@ from django.db import DataError, IntegrityError, OperationalError, connection
 from django.utils import timezone
 
 from core.redaction import redact_text
-from etl import conf, services
+from etl import conf, jobfiles, services
 from etl.models import Status
 from etl.runner import protocol
 from etl.runner.lines import pump_lines
 from etl.runner.plan import JobPlan, StepPlan, job_plan_claim
 from etl.runner.process import group_alive, kill_group
+from etl.runner.spool import SpoolTail, spool_open_for_child
 from etl.services.steps import Row
 
 log = logging.getLogger("resync.etl.runner")
 T = TypeVar("T")
 NICE = shutil.which("nice")  # coreutils; without it steps run at the worker's priority
+GUARD = os.path.join(os.path.dirname(__file__), "guard.py")  # ends the step's group when its worker dies
 
 # Runners alive in this process, so a shutdown drain can stop them cleanly.
 _active: set[JobRunner] = set()
@@ -73,6 +77,9 @@ class StepRun:
         self.batch: list[Row] = []
         self.errors: collections.deque[str] = collections.deque(maxlen=5)
         self.tail: collections.deque[str] = collections.deque(maxlen=5)
+        # Bytes of each spool whose lines are in the batch or stored: stored with the batch, so a crash
+        # recovery ingests exactly the lines after them.
+        self.offsets: dict[str, int] = dict.fromkeys(jobfiles.STREAMS, 0)
 
 
 class JobRunner:
@@ -110,16 +117,24 @@ class JobRunner:
         """Run the job if it is still pending; return its final status (or "skipped")."""
         self.loop = asyncio.get_running_loop()
         self.stop_event = asyncio.Event()
+        lock = jobfiles.WorkerLock(self.job_id)
+        if not await self._db(lock.acquire):
+            return "skipped"  # a live runner on this host has it (a duplicate task)
         with _active_lock:
             _active.add(self)
+        recorded = False
         try:
             plan = await self._db(job_plan_claim, self.job_id)
             if plan is None:
-                return "skipped"
-            return await self._run_claimed(plan)
+                return "skipped"  # its spools, if any, are the reaper's to ingest
+            status = await self._run_claimed(plan)
+            recorded = True
+            return status
         finally:
             with _active_lock:
                 _active.discard(self)
+            # Held until the job's end is stored: a released lock tells the reaper this worker is gone.
+            await self._db(lock.release, remove=recorded)
             await self._db(_close_connection)
             self.db.shutdown(wait=True)
 
@@ -183,7 +198,9 @@ class JobRunner:
             self._stamp_tick, self._stamp = tick, timezone.now()
         return self._stamp
 
-    def _on_line(self, run: StepRun, raw: bytes, total: int) -> None:
+    def _on_line(self, run: StepRun, raw: bytes, total: int, stream: str = "") -> None:
+        if stream:
+            run.offsets[stream] += total + 1
         text = redact_text(protocol.decode(raw, total, self.max_bytes))
         parsed = protocol.parse(text, run.plan.system)
         run.lines += 1
@@ -213,6 +230,7 @@ class JobRunner:
             progress=run.progress,
             line_count=run.lines,
             status_text=run.status_text or f"{run.lines} linhas",
+            spool_offsets=dict(run.offsets),
         )
 
     async def _flusher(self, run: StepRun, done: asyncio.Event) -> None:
@@ -236,43 +254,58 @@ class JobRunner:
         nice = int(conf.get_setting("ETL_CHILD_NICE"))
         # `nice` execs the step in place (same pid, same process group): the niceness is there before the
         # step runs a line of its own or starts a child, which inherit it.
-        argv = [NICE, "-n", str(nice), *plan.argv] if nice and NICE else list(plan.argv)
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=plan.env,
-            cwd=plan.env.get("PYTHONPATH", ".").split(os.pathsep)[0],
-            # Its own process group (one signal reaches the whole tree), but the worker's session: with the
-            # kernel's autogroup scheduling (sched(7)) a new session is a new group with a fair share of its
-            # own, and the step's niceness would count only inside it (measured: nice 19 steps took about a
-            # core away from the web processes on a 2-core machine). Out of the terminal's foreground group,
-            # a Ctrl-C at the terminal still does not reach it.
-            process_group=0,
-        )
+        guarded = [sys.executable, "-I", "-S", GUARD, str(os.getpid()), "--", *plan.argv]
+        argv = [NICE, "-n", str(nice), *guarded] if nice and NICE else guarded
+        # The child writes its output to spool files itself: a line is on disk before this worker reads it.
+        out_fd = await self._db(spool_open_for_child, self.job_id, plan.step_id, "out")
+        err_fd = await self._db(spool_open_for_child, self.job_id, plan.step_id, "err")
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out_fd,
+                stderr=err_fd,
+                env=plan.env,
+                cwd=plan.env.get("PYTHONPATH", ".").split(os.pathsep)[0],
+                # Its own process group (one signal reaches the whole tree), but the worker's session: with the
+                # kernel's autogroup scheduling (sched(7)) a new session is a new group with a fair share of its
+                # own, and the step's niceness would count only inside it (measured: nice 19 steps took about a
+                # core away from the web processes on a 2-core machine). Out of the terminal's foreground group,
+                # a Ctrl-C at the terminal still does not reach it.
+                process_group=0,
+            )
+        finally:
+            os.close(out_fd)
+            os.close(err_fd)
         pgid = proc.pid
         self.current_pgid = pgid
         await self._db(services.step_start, step_id=plan.step_id, pid=proc.pid, pgid=pgid)
         self.flush_now = asyncio.Event()
         done = asyncio.Event()
-        if proc.stdout is None or proc.stderr is None:
-            raise RuntimeError("child pipes are missing")
+        tails = {
+            stream: SpoolTail(jobfiles.spool_path(self.job_id, plan.step_id, stream)) for stream in jobfiles.STREAMS
+        }
         outcome: tuple[str, int | None, str]
-        async with asyncio.TaskGroup() as tg:
-            readers = [
-                tg.create_task(pump_lines(proc.stdout, self.max_bytes, lambda r, t: self._on_line(run, r, t))),
-                tg.create_task(pump_lines(proc.stderr, self.max_bytes, lambda r, t: self._on_line(run, r, t))),
-            ]
-            flusher = tg.create_task(self._flusher(run, done))
-            outcome = await self._wait(proc, pgid, plan.timeout)
-            kill_group(pgid, signal.SIGKILL)  # children left behind by a finished leader go too
-            _, still = await asyncio.wait(readers, timeout=5)
-            for reader in still:  # a grandchild that escaped the group still holds the pipe
-                reader.cancel()
-            done.set()
-            self.flush_now.set()
-            await flusher
+        try:
+            async with asyncio.TaskGroup() as tg:
+                readers = [
+                    tg.create_task(
+                        pump_lines(tail, self.max_bytes, functools.partial(self._on_line, run, stream=stream))
+                    )
+                    for stream, tail in tails.items()
+                ]
+                flusher = tg.create_task(self._flusher(run, done))
+                outcome = await self._wait(proc, pgid, plan.timeout)
+                kill_group(pgid, signal.SIGKILL)  # children left behind by a finished leader go too
+                for tail in tails.values():  # nobody of the group writes any more: read to the end, then stop
+                    tail.finished.set()
+                await asyncio.wait(readers)
+                done.set()
+                self.flush_now.set()
+                await flusher
+        finally:
+            for tail in tails.values():
+                tail.close()
         await self._flush(run)
         status, exit_code, summary = outcome
         if status == Status.SUCCESS:

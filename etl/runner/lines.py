@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
 LineSink = Callable[[bytes, int], None]
 _CHUNK = 1 << 16
 
 
-async def pump_lines(stream: asyncio.StreamReader, max_bytes: int, sink: LineSink) -> None:
+class ByteStream(Protocol):
+    """What lines are read from: a pipe (``asyncio.StreamReader``) or a spool being tailed."""
+
+    async def read(self, n: int = -1, /) -> bytes: ...
+
+
+async def pump_lines(stream: ByteStream, max_bytes: int, sink: LineSink) -> None:
     """Call ``sink(raw, total_bytes)`` for each line of ``stream``; lines over ``max_bytes`` keep their head."""
     pending = bytearray()
     cut: bytes | None = None  # head of an over-long line whose tail is being discarded

@@ -6,6 +6,7 @@ from etl.services.credentials import credential_delete, credential_save, credent
 from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun
 from etl.services.positions import positions_load
 from etl.services.reaping import job_reap, job_requeue, jobs_reap
+from etl.services.retention import log_lines_purge
 from etl.services.steps import step_finish, step_lines_append, step_start
 from etl.services.systems import (
     folder_prepare,
@@ -41,6 +42,7 @@ __all__ = [
     "job_requeue",
     "job_rerun",
     "jobs_reap",
+    "log_lines_purge",
     "path_delete",
     "path_save",
     "positions_load",

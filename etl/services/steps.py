@@ -37,7 +37,14 @@ def step_start(*, step_id: int, pid: int, pgid: int) -> None:
 
 @transaction.atomic
 def step_lines_append(
-    *, job_id: int, step_id: int, rows: list[Row], progress: int, line_count: int, status_text: str
+    *,
+    job_id: int,
+    step_id: int,
+    rows: list[Row],
+    progress: int,
+    line_count: int,
+    status_text: str,
+    spool_offsets: dict[str, int] | None = None,
 ) -> None:
     """Insert a batch of log lines of step ``step_id`` and its progress; publish them after commit."""
     adapt = functools.lru_cache(maxsize=64)(connection.ops.adapt_datetimefield_value)  # lines share chunk stamps
@@ -47,7 +54,10 @@ def step_lines_append(
             INSERT_LINES,
             [(job_id, step_id, seq, adapt(ts), level, system, message) for seq, ts, level, system, message in rows],
         )
-    JobStep.objects.filter(pk=step_id).update(progress=progress, line_count=line_count)
+    changes: dict[str, object] = {"progress": progress, "line_count": line_count}
+    if spool_offsets is not None:  # in the lines' transaction: a recovery never stores a line twice
+        changes["spool_offsets"] = spool_offsets
+    JobStep.objects.filter(pk=step_id).update(**changes)
     messages = [
         events.log_message(job_id=job_id, seq=seq, level=level, system=system, message=message, timestamp=ts)
         for seq, ts, level, system, message in rows

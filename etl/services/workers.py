@@ -27,6 +27,8 @@ class WorkerSide:
     enqueue: Callable[[int], object]  # hand job id to a worker (Huey's run_job_task)
     kill_group: Callable[[int, int], bool]  # etl.runner.process.kill_group
     group_alive: Callable[[int, datetime | None], bool]  # etl.runner.process.group_alive
+    # etl.runner.spool.spool_rows: the lines of a step's spools past the stored offsets, and the new offsets
+    spool_rows: Callable[..., tuple[list[tuple[int, datetime, str, str, str]], dict[str, int]]]
 
 
 _plugged: WorkerSide | None = None

@@ -157,10 +157,11 @@ def test_steps_run_at_a_lower_priority_than_the_worker_and_their_children_too(
     assert f"step niceness {expected}" in messages
     assert f"child niceness {expected}" in messages
     # The worker's session (so the niceness weighs against the web under autogroup scheduling), and a
-    # process group of its own (so cancelling signals its whole tree and nothing else).
+    # process group of its own, led by its guard (so cancelling signals its whole tree and nothing else).
     session, group, pid = next(m for m in messages if m.startswith("session ")).split()[1::2]
     assert int(session) == os.getsid(0)
-    assert int(group) == int(pid) != os.getpgid(0)
+    assert int(group) == job.steps.get().pgid != os.getpgid(0)
+    assert int(pid) != int(group)
 
 
 @pytest.mark.parametrize("value", [-1, 20, "10", 2.5])
