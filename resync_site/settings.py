@@ -376,6 +376,7 @@ _APP_SETTINGS_FROM_ENV = {
     "TWS_TRANSITION_RETENTION_DAYS": env.float,
     "TWS_SYNC_RUN_RETENTION_DAYS": env.float,
     "ETL_DEMO_SERVER_PORT": env.int,
+    "TWS_SIMULATOR_PORT": env.int,
     "ETL_COMMANDS": env.json,  # {"name": ["argv", ...]}: the only programs a System may run
     "ETL_REPORT_ROOTS": env.list,  # /srv/resync,/data/reports: report folders must lie under one of these
     "TWS_MONITOR_INTERVAL_SECONDS": env.int,

@@ -132,6 +132,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iter
     var_dir = tmp_path_factory.mktemp("e2e-var")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL", "RESYNC_", "DJANGO_"))}
     env.update(RESYNC_VAR_DIR=str(var_dir), RESYNC_ADMIN_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1")
+    # Ports of its own for the embedded simulator and demo server: another console may hold the fixed ones.
+    env.update(TWS_SIMULATOR_PORT=str(_free_port()), ETL_DEMO_SERVER_PORT=str(_free_port()))
     # The slow systems' program, configured as production configures commands (a System only names one).
     slow = {"slowdemo": ("300", "0.02"), "slowcancel": ("100000", "0.02")}
     env["ETL_COMMANDS"] = json.dumps({code: [sys.executable, "-c", SLOW_SCRIPT, *args] for code, args in slow.items()})

@@ -51,7 +51,8 @@ def _complaints(output: str) -> list[str]:
 
 
 def test_a_fresh_first_run_is_quiet_until_ready_and_then_shows_the_first_steps(tmp_path: Path) -> None:
-    env = _env(tmp_path)
+    # Ports of its own: another `serve` of the suite may hold the fixed ones (that is a warning, rightly).
+    env = _env(tmp_path, TWS_SIMULATOR_PORT=str(_free_port()), ETL_DEMO_SERVER_PORT=str(_free_port()))
     for command in (["migrate", "--no-input"], ["demo_setup"]):
         done = subprocess.run(
             [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300

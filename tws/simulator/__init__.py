@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from tws.simulator.faults import Faults, parse_faults
 from tws.simulator.plan import SimPlan
@@ -36,6 +37,19 @@ async def run(tg: asyncio.TaskGroup, host: str) -> str:
         faults=parse_faults(str(conf.get("TWS_SIMULATOR_FAULTS"))),
     )
     bind = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 — compared, not bound
-    url = await server.start(bind, int(conf.get("TWS_SIMULATOR_PORT")))
+    port = int(conf.get("TWS_SIMULATOR_PORT"))
+    try:
+        url = await server.start(bind, port)
+    except OSError as exc:
+        url = await server.start(bind, 0)
+        logging.getLogger("resync.tws").warning(
+            "tws simulator: port %s unavailable (%s); listening at %s instead (set TWS_SIMULATOR_PORT to keep a "
+            "fixed port)",
+            port,
+            exc.strerror,
+            url,
+        )
+    # This process's client (web and embedded worker) talks to the simulator it started, wherever it listens.
+    os.environ["TWS_BASE_URL"] = url
     tg.create_task(_serve_until_cancelled(server), name="tws-simulator")
     return url
