@@ -13,7 +13,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy
 
 from tws import metrics
-from tws.admin_jobs import JobWorkbench
+from tws.admin_jobs import JobWorkbench, short_time
 from tws.hwa.names import wildcard_pattern
 from tws.models import Alert, JobInPlan, JobStatusTransition, JobStream, SyncRun, TWSConnection, Workstation
 from tws.services import alert_acknowledge, connection_delete, connection_save, connection_test
@@ -126,22 +126,29 @@ class WorkstationFilter(admin.SimpleListFilter):
 
 @admin.register(JobInPlan)
 class JobInPlanAdmin(JobWorkbench, ReadOnlyAdmin):
-    list_display = [
-        "name",
-        "job_stream",
-        "workstation",
-        "status",
-        "start_time",
-        "end_time",
-        "return_code",
-        "run_number",
-    ]
+    list_display = ["name", "job_stream", "workstation", "status", "started", "ended", "rc", "run"]
     list_filter = ["status", WorkstationFilter, ("start_time", admin.DateFieldListFilter), "internal_status"]
     search_fields = ["name", "job_stream", "workstation", "hwa_id"]
     search_help_text = gettext_lazy("Name, job stream, workstation or id; * and @ match any characters, as in HWA.")
     show_full_result_count = False  # counting 150k rows on every page is slow
     list_per_page = 100
     actions = ["hold_jobs", "release_jobs", "cancel_jobs", "kill_jobs", "rerun_jobs"]
+
+    @admin.display(description=gettext_lazy("Started"), ordering="start_time")
+    def started(self, obj: JobInPlan) -> str:
+        return short_time(obj.start_time)
+
+    @admin.display(description=gettext_lazy("Ended"), ordering="end_time")
+    def ended(self, obj: JobInPlan) -> str:
+        return short_time(obj.end_time)
+
+    @admin.display(description="RC", ordering="return_code")
+    def rc(self, obj: JobInPlan) -> str:
+        return "-" if obj.return_code is None else str(obj.return_code)
+
+    @admin.display(description=gettext_lazy("Run"), ordering="run_number")
+    def run(self, obj: JobInPlan) -> int:
+        return obj.run_number
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[JobInPlan], search_term: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,6 +34,11 @@ ACTION_LABELS: dict[str, Any] = {
 }
 # Badge colours of console.css by common status.
 _BADGE = {"ERROR": "error", "SUCCESSFUL": "success", "RUNNING": "running", "HELD": "cancelled", "CANCELED": "cancelled"}
+
+
+def short_time(value: datetime | None) -> str:
+    """Return ``value`` as day/month hour:minute in the operator's time zone ("-" when unset)."""
+    return "-" if value is None else f"{timezone.localtime(value):%d/%m %H:%M:%S}"
 
 
 class ReasonForm(forms.Form):
