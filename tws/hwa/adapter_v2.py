@@ -21,6 +21,7 @@ from tws.hwa.contract import (
 )
 from tws.hwa.http import TWSTransport
 from tws.hwa.ids import path_segment
+from tws.hwa.names import has_wildcard
 from tws.hwa.paging import all_pages
 from tws.hwa.rows import Row, parse_instant
 
@@ -58,7 +59,12 @@ def oql_of(filters: JobFilter | None) -> str:
         ("workstation", filters.workstation),
         ("jobStreamName", filters.job_stream),
     )
-    return " AND ".join(f"{field} = {oql_quote(value)}" for field, value in pairs if value)
+    # A name with HWA's wildcards (`*`, `@`) needs LIKE: `=` compares it literally.
+    return " AND ".join(
+        f"{field} {'LIKE' if field != 'status' and has_wildcard(value) else '='} {oql_quote(value)}"
+        for field, value in pairs
+        if value
+    )
 
 
 def row_from_v2(data: dict[str, Any]) -> Row:

@@ -83,7 +83,7 @@ class JobPage(Canonical):
 
 
 class JobFilter(Canonical):
-    """Filters of :meth:`ITWSUnifiedClient.get_jobs` (exact matches; empty means any)."""
+    """Filters of :meth:`ITWSUnifiedClient.get_jobs` (names take HWA's wildcards ``*`` and ``@``; empty means any)."""
 
     name: str = ""
     status: str = ""

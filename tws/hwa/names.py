@@ -18,13 +18,3 @@ def wildcard_pattern(pattern: str) -> str:
         return ""
     parts = re.split(r"[*@]", pattern.strip())
     return "^" + ".*".join(re.escape(p) for p in parts) + "$"
-
-
-def name_matches(pattern: str, name: str) -> bool:
-    """Return whether ``name`` matches ``pattern`` as HWA matches names (case-insensitive, empty matches all)."""
-    if not pattern:
-        return True
-    regex = wildcard_pattern(pattern)
-    if not regex:
-        return pattern.casefold() == name.casefold()
-    return re.match(regex, name, re.IGNORECASE | re.DOTALL) is not None

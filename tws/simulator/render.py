@@ -328,7 +328,14 @@ def parse_oql(text: str) -> tuple[list[tuple[str, str, list[str]]], tuple[str, b
 
 
 def _like(pattern: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(pattern).replace("@", ".*").replace("%", ".*") + "$", re.IGNORECASE)
+    # HWA's name wildcards: `*` (REST filters, Zowe CLI), `@` (conman, v1 queries); `%` kept as before.
+    parts = re.split(r"[*@%]", pattern)
+    return re.compile("^" + ".*".join(re.escape(p) for p in parts) + "$", re.IGNORECASE | re.DOTALL)
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """Return whether ``name`` matches a filter value of HWA (wildcards allowed; empty matches all)."""
+    return not pattern or _like(pattern).match(name) is not None
 
 
 def job_matches(plan: SimPlan, job: SimJob, clauses: list[tuple[str, str, list[str]]]) -> bool:
@@ -346,9 +353,11 @@ def job_matches(plan: SimPlan, job: SimJob, clauses: list[tuple[str, str, list[s
             actual = plan.workstations[job.workstation].name
         else:
             actual = plan.streams[job.stream].name
-        if op == "LIKE":
-            if not _like(values[0]).match(actual):
-                return False
-        elif actual not in values:
+        if not value_matches(op, values, actual):
             return False
     return True
+
+
+def value_matches(op: str, values: list[str], actual: str) -> bool:
+    """Return whether ``actual`` satisfies one OQL comparison (LIKE takes HWA's wildcards)."""
+    return name_matches(values[0], actual) if op == "LIKE" else actual in values
