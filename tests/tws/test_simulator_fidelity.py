@@ -6,12 +6,14 @@ import httpx
 import pytest
 
 from tests.tws.conftest import SIM_PASSWORD, SIM_USER, fast_settings
+from tests.tws.test_simulator_contract import HWA, _spec, _validate
 from tws.hwa.adapter_v2 import oql_of
 from tws.hwa.client import UnifiedTWSClient
 from tws.hwa.contract import JobFilter
 from tws.simulator.threaded import ThreadedSimulator
 
 QUERY = "/twsd/plan/current/job/query"
+V2_SPEC = pytest.mark.skipif(not (HWA / "openapi-v2-subset.json").exists(), reason=f"no HWA OpenAPI subsets at {HWA}")
 
 
 @pytest.fixture
@@ -78,9 +80,12 @@ async def test_the_unified_client_filters_by_wildcard_through_either_api(
         assert {j.workstation[:-1] for j in page.items} == {ws[:-1]}
 
 
+@V2_SPEC
 def test_v2_limit_zero_never_sends_the_client_back_to_the_same_request(http: httpx.Client) -> None:
+    spec = _spec("openapi-v2-subset.json")
     for offset in (0, 50):
         body = http.get("/twsd/api/v2/plan/job", params={"limit": 0, "offset": offset}).json()
+        _validate(spec, "urn:hwa:v2", "/twsd/api/v2/plan/job", "get", "200", body)
         assert body["results"] == []
         assert body["count"] == 300
         assert "next" not in body
@@ -103,3 +108,20 @@ def test_v1_refuses_negative_counts_and_exclusive_headers_with_an_hwa_error(
     assert answer.status_code == 400
     messages = answer.json()["messages"]
     assert messages[0].startswith("AWSJQL001E")
+
+
+@V2_SPEC
+def test_an_unlinked_workstation_validates_and_reads_as_unlinked(sim: ThreadedSimulator, http: httpx.Client) -> None:
+    from tws.hwa.adapter_v2 import workstation_from_v2
+
+    plan = sim.server.plan
+    index = next(i for i in range(len(plan.workstations)) if plan.is_linked(i))
+    plan.unlink(index, 600)
+    try:
+        body = http.get("/twsd/api/v2/plan/workstation").json()
+    finally:
+        plan.workstations[index].outages.pop()
+    _validate(_spec("openapi-v2-subset.json"), "urn:hwa:v2", "/twsd/api/v2/plan/workstation", "get", "200", body)
+    states = {w["name"]: workstation_from_v2(w).link_state for w in body["results"]}
+    assert states[plan.workstations[index].name] == "unlinked"
+    assert "unknown" not in states.values()

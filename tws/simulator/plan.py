@@ -26,6 +26,7 @@ class SimWorkstation:
     name: str
     type: str
     linked: bool
+    outages: list[tuple[float, float]] = field(default_factory=list)  # plan-clock windows with the link down
 
 
 @dataclass(slots=True)
@@ -97,6 +98,12 @@ class SimPlan:
             )
             for i in range(n_ws)
         ]
+        # Links go down and come back during the day; their own generator keeps the plan's ids as they were.
+        links = random.Random(f"{seed}:links")
+        for ws in self.workstations:
+            if ws.linked and links.random() < 0.3:
+                start = links.uniform(600, 6 * 3600)
+                ws.outages.append((start, start + links.uniform(300, 1800)))
         n_streams = max(1, jobs // 12)
         self.streams = [
             SimJobStream(
@@ -155,6 +162,17 @@ class SimPlan:
     def at(self, offset: float) -> datetime:
         """Return the instant of a plan-clock offset."""
         return self.epoch + timedelta(seconds=offset)
+
+    # --- workstation links ---------------------------------------------------
+    def is_linked(self, index: int, now: float | None = None) -> bool:
+        """Return whether workstation ``index`` is linked at plan time ``now``."""
+        ws, t = self.workstations[index], self.now() if now is None else now
+        return ws.linked and not any(start <= t < end for start, end in ws.outages)
+
+    def unlink(self, index: int, seconds: float) -> None:
+        """Take the link of workstation ``index`` down from now for ``seconds`` of plan time."""
+        now = self.now()
+        self.workstations[index].outages.append((now, now + seconds))
 
     # --- job state ----------------------------------------------------------
     def state(self, job: SimJob, now: float | None = None) -> JobState:

@@ -143,7 +143,7 @@ def job_v1(plan: SimPlan, job: SimJob) -> dict[str, Any]:
 def workstation_v2(plan: SimPlan, index: int) -> dict[str, Any]:
     """Return ``WorkstationInPlanV2``."""
     ws = plan.workstations[index]
-    states = ["LINKED", "RUNNING", "JOBMAN_UP"] if ws.linked else []
+    states = ["LINKED", "RUNNING", "JOBMAN_UP"] if plan.is_linked(index) else ["RUNNING"]
     return {
         "id": ws.id,
         "name": ws.name,
