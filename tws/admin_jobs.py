@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from core.errors import ResyncError
 from tws.hwa.contract import JobAction
 from tws.models import JobInPlan, JobStatusTransition, JobStream, Workstation
-from tws.services import job_act, job_actions_allowed, job_log, job_store
+from tws.services import job_act_and_read, job_actions_allowed, job_log, job_store
 from tws.services.bridge import run_async
 
 ACTION_LABELS: dict[str, Any] = {
@@ -63,7 +63,7 @@ def act_on(request: HttpRequest, job: JobInPlan, action: JobAction, reason: str)
         return False
     try:
         fresh = run_async(
-            partial(job_act, job_hwa_id=job.hwa_id, action=action, acting_user=request.user, reason=reason)
+            partial(job_act_and_read, job_hwa_id=job.hwa_id, action=action, acting_user=request.user, reason=reason)
         )
     except ResyncError as exc:  # HWA's refusal carries its own message code (AWSJ...E)
         messages.error(request, _("%(job)s: HWA refused: %(message)s") % {"job": job, "message": exc})

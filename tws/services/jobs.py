@@ -30,24 +30,26 @@ def job_actions_allowed(*, status: str) -> list[JobAction]:
     return [action for action in ACTIONS if status in _ALLOWED[action]]
 
 
-async def job_act(*, job_hwa_id: str, action: JobAction, acting_user: Any, reason: str = "") -> Job | None:
-    """Ask TWS to run ``action`` on a job, record who asked and why; return the job as HWA now sees it.
-
-    The change happens in TWS, not here; the job is read back so the caller can show the new run
-    (None when HWA accepted the action but the read failed).
-    """
-    from tws.exceptions import TWSError
+async def job_act(*, job_hwa_id: str, action: JobAction, acting_user: Any, reason: str = "") -> None:
+    """Ask TWS to run ``action`` on a job, then record who asked and why (the change happens in TWS, not here)."""
     from tws.hwa.client import get_tws_client
 
-    client = await get_tws_client()
-    await client.act(job_hwa_id, action)
+    await (await get_tws_client()).act(job_hwa_id, action)
     data: dict[str, Any] = {"action": action}
     if reason:
         data["reason"] = reason
     await audit.arecord(f"tws_job.{action}", actor=acting_user, target=f"tws_job:{job_hwa_id}", data=data)
+
+
+async def job_act_and_read(*, job_hwa_id: str, action: JobAction, acting_user: Any, reason: str = "") -> Job | None:
+    """Run :func:`job_act`, then return the job as HWA now sees it (None if that read fails)."""
+    from tws.exceptions import TWSError
+    from tws.hwa.client import get_tws_client
+
+    await job_act(job_hwa_id=job_hwa_id, action=action, acting_user=acting_user, reason=reason)
     try:
-        return await client.get_job(job_hwa_id)
-    except TWSError:
+        return await (await get_tws_client()).get_job(job_hwa_id)
+    except TWSError:  # HWA accepted the action; the next sync brings the job's new state
         return None
 
 
