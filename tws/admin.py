@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from tws import metrics
 from tws.admin_jobs import JobWorkbench, short_time
@@ -124,15 +124,48 @@ class WorkstationFilter(admin.SimpleListFilter):
         return queryset.filter(workstation=self.value()) if self.value() else queryset
 
 
+class StatusFilter(admin.AllValuesFieldListFilter):
+    """Jobs by common status, titled in the operator's language."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = gettext("status")
+
+
+class StartedFilter(admin.DateFieldListFilter):
+    """Jobs by the day they started (today, past 7 days, this month, ...)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = gettext("start time")
+
+
 @admin.register(JobInPlan)
 class JobInPlanAdmin(JobWorkbench, ReadOnlyAdmin):
-    list_display = ["name", "job_stream", "workstation", "status", "started", "ended", "rc", "run"]
-    list_filter = ["status", WorkstationFilter, ("start_time", admin.DateFieldListFilter), "internal_status"]
+    list_display = ["job_name", "stream", "ws", "job_status", "started", "ended", "rc", "run"]
+    list_filter = [("status", StatusFilter), WorkstationFilter, ("start_time", StartedFilter)]
     search_fields = ["name", "job_stream", "workstation", "hwa_id"]
     search_help_text = gettext_lazy("Name, job stream, workstation or id; * and @ match any characters, as in HWA.")
     show_full_result_count = False  # counting 150k rows on every page is slow
     list_per_page = 100
+    change_list_template = "admin/tws/jobinplan/change_list.html"
     actions = ["hold_jobs", "release_jobs", "cancel_jobs", "kill_jobs", "rerun_jobs"]
+
+    @admin.display(description=gettext_lazy("Name"), ordering="name")
+    def job_name(self, obj: JobInPlan) -> str:
+        return obj.name
+
+    @admin.display(description=gettext_lazy("Job stream"), ordering="job_stream")
+    def stream(self, obj: JobInPlan) -> str:
+        return obj.job_stream
+
+    @admin.display(description=gettext_lazy("Workstation"), ordering="workstation")
+    def ws(self, obj: JobInPlan) -> str:
+        return obj.workstation
+
+    @admin.display(description=gettext_lazy("Status"), ordering="status")
+    def job_status(self, obj: JobInPlan) -> str:
+        return obj.status
 
     @admin.display(description=gettext_lazy("Started"), ordering="start_time")
     def started(self, obj: JobInPlan) -> str:

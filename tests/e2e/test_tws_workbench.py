@@ -54,6 +54,9 @@ def test_an_operator_reruns_a_job_in_error_with_a_reason(page: Any, server: Serv
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{server.url}{LIST}?status__exact=ERROR")
     assert page.locator("#result_list tbody tr").count() > 0
+    assert "Atualizado" in page.locator("#tws-plan-updated").inner_text()
+    page.locator("#result_list input.action-select").first.check()
+    page.wait_for_timeout(100)
     _shot(page, "list-error", "pt-BR")
     job_url = _open_first(page, server, "status__exact=ERROR")
     assert page.locator("#tws-job").get_attribute("data-status") == "ERROR"
