@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext, gettext_lazy
 
-from tws import metrics
+from tws import metrics, selectors
 from tws.admin_jobs import JobWorkbench, short_time
 from tws.hwa.names import wildcard_pattern
 from tws.models import Alert, JobInPlan, JobStatusTransition, JobStream, SyncRun, TWSConnection, Workstation
@@ -124,6 +124,29 @@ class WorkstationFilter(admin.SimpleListFilter):
         return queryset.filter(workstation=self.value()) if self.value() else queryset
 
 
+class CriticalFilter(admin.SimpleListFilter):
+    """Critical jobs, and those of them that will miss their critical start."""
+
+    title = gettext_lazy("critical")
+    parameter_name = "critical"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("yes", gettext_lazy("Critical")),
+            ("at_risk", gettext_lazy("At risk")),
+            ("late", gettext_lazy("Will be late")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> QuerySet[JobInPlan]:
+        if self.value() == "yes":
+            return queryset.filter(critical_start__isnull=False)
+        if self.value() in ("at_risk", "late"):
+            at_risk = selectors.critical_at_risk()
+            late = self.value() == "late"
+            return queryset.filter(pk__in=[r.job.pk for r in at_risk if not late or r.lateness.total_seconds() > 0])
+        return queryset
+
+
 class StatusFilter(admin.AllValuesFieldListFilter):
     """Jobs by common status, titled in the operator's language."""
 
@@ -143,7 +166,7 @@ class StartedFilter(admin.DateFieldListFilter):
 @admin.register(JobInPlan)
 class JobInPlanAdmin(JobWorkbench, ReadOnlyAdmin):
     list_display = ["job_name", "stream", "ws", "job_status", "started", "ended", "rc", "run"]
-    list_filter = [("status", StatusFilter), WorkstationFilter, ("start_time", StartedFilter)]
+    list_filter = [("status", StatusFilter), WorkstationFilter, ("start_time", StartedFilter), CriticalFilter]
     search_fields = ["name", "job_stream", "workstation", "hwa_id"]
     search_help_text = gettext_lazy("Name, job stream, workstation or id; * and @ match any characters, as in HWA.")
     show_full_result_count = False  # counting 150k rows on every page is slow

@@ -21,6 +21,43 @@ def _list(model: str, **filters: str) -> str:
     return f"{reverse(f'admin:tws_{model}_changelist')}?{urlencode(filters)}"
 
 
+def at_risk_card() -> dict[str, Any]:
+    """Return the critical jobs that will miss their critical start, the latest first."""
+    at_risk = selectors.critical_at_risk()
+    late = [r for r in at_risk if r.lateness.total_seconds() > 0]
+    return {
+        "id": "tws_at_risk",
+        "title": _("Critical jobs at risk"),
+        "permission": "tws.view_jobinplan",
+        "state": "down" if late else "degraded" if at_risk else "ok",
+        "metrics": [
+            {
+                "key": "at_risk",
+                "label": _("At risk"),
+                "value": len(at_risk),
+                "url": _list("jobinplan", critical="at_risk"),
+            },
+            {"key": "late", "label": _("Will be late"), "value": len(late), "url": _list("jobinplan", critical="late")},
+            {
+                "key": "critical",
+                "label": _("Critical jobs in plan"),
+                "value": selectors.critical_count(),
+                "url": _list("jobinplan", critical="yes"),
+            },
+        ],
+        "rows": [
+            {
+                "label": f"{r.job.workstation}#{r.job.job_stream}.{r.job.name}",
+                "value": _("%(minutes)+d min") % {"minutes": int(r.lateness.total_seconds() // 60)},
+                "state": "down" if r.lateness.total_seconds() > 0 else "degraded",
+                "url": reverse("admin:tws_jobinplan_change", args=[r.job.pk]),
+            }
+            for r in sorted(at_risk, key=lambda r: -r.lateness)[:8]
+        ],
+        "link": _list("jobinplan", critical="at_risk"),
+    }
+
+
 def card() -> dict[str, Any]:
     """Return circuit state, last sync, jobs in plan by status, errors today and unlinked workstations.
 

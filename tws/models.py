@@ -16,6 +16,7 @@ ALERT_KINDS = [
     ("workstation_unlinked", "Workstation unlinked"),
     ("circuit_open", "Circuit to TWS open"),
     ("sync_failing", "Plan sync failing"),
+    ("critical_at_risk", "Critical job will miss its critical start"),
 ]
 
 
@@ -90,6 +91,7 @@ class JobInPlan(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     return_code = models.IntegerField(null=True, blank=True)
     run_number = models.IntegerField(default=1)
+    critical_start = models.DateTimeField(null=True, blank=True, db_index=True)  # set on critical jobs only
     signature = models.CharField(max_length=24, default="", editable=False)  # digest of the fields above
     synced_at = models.DateTimeField()
 

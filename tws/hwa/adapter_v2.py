@@ -40,6 +40,7 @@ JOB_KEYS = (
     "end_time",
     "return_code",
     "run_number",
+    "critical_start",
 )
 LINKED_STATES = {"LINKED", "FULLY_LINKED", "DIRECTLY_LINKED", "HOST_LINKED", "EXTENDED_LINKED", "TCP_IP_LINKED"}
 
@@ -86,6 +87,7 @@ def row_from_v2(data: dict[str, Any]) -> Row:
         parse_instant(times.get("actualEndTime")),
         run.get("returnCode"),
         int(run.get("jobNumber") or 1),
+        parse_instant(data.get("criticalStart")),
     )
 
 

@@ -71,6 +71,7 @@ class Job(Canonical):
     end_time: datetime | None = None
     return_code: int | None = None
     run_number: int = 1
+    critical_start: datetime | None = None  # set on critical jobs: the latest start that keeps their deadline
 
 
 class JobPage(Canonical):

@@ -67,7 +67,8 @@ def job_store(*, job: Job) -> JobInPlan | None:
         )
     stored.status, stored.internal_status, stored.return_code = job.status, job.internal_status, job.return_code
     stored.sched_time, stored.start_time, stored.end_time = job.sched_time, job.start_time, job.end_time
-    stored.run_number, stored.signature, stored.synced_at = job.run_number, signature(row), now
+    stored.run_number, stored.critical_start = job.run_number, job.critical_start
+    stored.signature, stored.synced_at = signature(row), now
     stored.save()
     return stored
 

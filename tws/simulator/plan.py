@@ -56,6 +56,7 @@ class SimJob:
     run_number: int = 1
     run_ids: list[str] = field(default_factory=list)
     v1_id: str = ""
+    critical_start: float | None = None  # plan-clock instant a critical job must start by
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,11 @@ class SimPlan:
             job.run_ids.append(_uuid(rng))
             job.v1_id = v1_job_id(self.workstations[js.workstation].name, js.jsid, job.name)
             self.jobs.append(job)
+        # About 3 % of the jobs are critical, their critical start around the planned start (some will be late).
+        critical = random.Random(f"{seed}:critical")
+        for job in self.jobs:
+            if critical.random() < 0.03:
+                job.critical_start = job.start_at + critical.uniform(-900, 1800)
         self.by_id = {j.id: j for j in self.jobs}
         self.by_v1_id = {j.v1_id: j for j in self.jobs}
         self.streams_by_id = {s.id: i for i, s in enumerate(self.streams)}

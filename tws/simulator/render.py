@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,7 @@ def job_v2(plan: SimPlan, job: SimJob) -> dict[str, Any]:
         "lastRunCommonStatus": st.common,
         "lastRunCompositeStatus": run["compositeStatus"],
         "jobruns": [run],
+        **({"criticalStart": iso(plan.at(job.critical_start))} if job.critical_start is not None else {}),
     }
 
 
@@ -137,7 +139,12 @@ def job_v1(plan: SimPlan, job: SimJob) -> dict[str, Any]:
         "jobDefinition": definition,
         "running": st.common == "RUNNING",
         "heldByUser": job.id in plan.held,
+        **({"criticalNetworkInfo": _critical_v1(plan, job)} if job.critical_start is not None else {}),
     }
+
+
+def _critical_v1(plan: SimPlan, job: SimJob) -> dict[str, Any]:
+    return {"critical": True, "criticalStart": iso(plan.at(job.critical_start or 0.0))}
 
 
 def workstation_v2(plan: SimPlan, index: int) -> dict[str, Any]:
@@ -234,6 +241,9 @@ def job_v2_text(plan: SimPlan, job: SimJob) -> str:
             f'"jobStreamWorkstation":"{jws.name}","jobStreamWorkstationId":"{jws.id}","workstation":"{ws.name}",'
             f'"workstationId":"{ws.id}","schedTime":"{iso(plan.at(js.sched_offset))}","priority":10,'
         )
+        if job.critical_start is not None:
+            prefix += f'"criticalStart":"{iso(plan.at(job.critical_start))}",'
+
         _static_v2[job.id] = prefix
     st = plan.state(job)
     composite = (
@@ -268,6 +278,9 @@ def job_v1_text(plan: SimPlan, job: SimJob) -> str:
             f'"name":"{js.name}","startTime":"{iso(plan.at(js.sched_offset))}",'
             f'"workstationKey":{{"name":"{jws}"}}}},'
         )
+        if job.critical_start is not None:
+            prefix += f'"criticalNetworkInfo":{json.dumps(_critical_v1(plan, job), separators=(",", ":"))},'
+
         _static_v1[job.id] = prefix
     st = plan.state(job)
     internal = V1_INTERNAL.get(st.internal, st.internal)
