@@ -236,7 +236,7 @@ class JobInPlanAdmin(JobWorkbench, ReadOnlyAdmin):
 
 @admin.register(Workstation)
 class WorkstationAdmin(ReadOnlyAdmin):
-    list_display = ["name", "type", "link_state", "synced_at"]
+    list_display = ["name", "type", "link_state", "limit", "fence", "synced_at"]
     list_filter = ["type", "link_state"]
     search_fields = ["name"]
 

@@ -58,6 +58,8 @@ class Workstation(models.Model):
     hwa_id = models.CharField(max_length=64, blank=True, default="")
     type = models.CharField(max_length=40, default="UNKNOWN")
     link_state = models.CharField(max_length=10, default="unknown")
+    limit = models.IntegerField(null=True, blank=True)
+    fence = models.IntegerField(null=True, blank=True)
     synced_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -110,6 +110,8 @@ def workstation_from_v2(data: dict[str, Any]) -> Workstation:
         id=str(data.get("id", "")),
         type=str(data.get("type", "UNKNOWN")),
         link_state=link,
+        limit=data.get("limit"),
+        fence=data.get("fence"),
     )
 
 

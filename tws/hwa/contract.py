@@ -99,6 +99,8 @@ class Workstation(Canonical):
     id: str = ""
     type: str = "UNKNOWN"
     link_state: LinkState = "unknown"
+    limit: int | None = None  # job limit: how many jobs may run at once (None: not known through this API)
+    fence: int | None = None  # jobs with a priority at or below the fence do not start
 
 
 class PlanSummary(Canonical):

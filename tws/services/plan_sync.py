@@ -116,11 +116,16 @@ def _store_streams(rows: list[Row], now: datetime) -> None:
 
 def _store_workstations(workstations: list[Workstation], now: datetime) -> list[tuple[str, str]]:
     rows = [
-        WorkstationRow(name=w.name, hwa_id=w.id, type=w.type, link_state=w.link_state, synced_at=now)
+        WorkstationRow(
+            name=w.name, hwa_id=w.id, type=w.type, link_state=w.link_state, limit=w.limit, fence=w.fence, synced_at=now
+        )
         for w in workstations
     ]
     WorkstationRow.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["name"], update_fields=["hwa_id", "type", "link_state", "synced_at"]
+        rows,
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["hwa_id", "type", "link_state", "limit", "fence", "synced_at"],
     )
     WorkstationRow.objects.exclude(name__in=[w.name for w in workstations]).delete()
     return [

@@ -27,6 +27,8 @@ class SimWorkstation:
     type: str
     linked: bool
     outages: list[tuple[float, float]] = field(default_factory=list)  # plan-clock windows with the link down
+    limit: int = 50  # job limit
+    fence: int = 0  # job fence (priority at or below it: the job does not start)
 
 
 @dataclass(slots=True)
@@ -102,6 +104,7 @@ class SimPlan:
         # Links go down and come back during the day; their own generator keeps the plan's ids as they were.
         links = random.Random(f"{seed}:links")
         for ws in self.workstations:
+            ws.limit, ws.fence = links.choice((10, 20, 50, 100)), links.choice((0, 0, 0, 10))
             if ws.linked and links.random() < 0.3:
                 start = links.uniform(600, 6 * 3600)
                 ws.outages.append((start, start + links.uniform(300, 1800)))

@@ -163,8 +163,8 @@ def workstation_v2(plan: SimPlan, index: int) -> dict[str, Any]:
         "hostType": "WORKSTATION",
         "nodeName": f"{ws.name.lower()}.example.internal",
         "tcpPort": 31114,
-        "limit": 50,
-        "fence": 0,
+        "limit": ws.limit,
+        "fence": ws.fence,
     }
 
 

@@ -194,3 +194,10 @@ def test_simulated_links_go_down_and_come_back_over_the_day(sim: ThreadedSimulat
     assert plan.is_linked(index, now=start - 1)
     assert not plan.is_linked(index, now=start)
     assert plan.is_linked(index, now=end)
+
+
+def test_workstations_keep_the_plans_limit_and_fence(sim: ThreadedSimulator) -> None:
+    plan_sync(settings=fast_settings(sim.url))
+    stored = {w.name: (w.limit, w.fence) for w in Workstation.objects.all()}
+    assert stored == {w.name: (w.limit, w.fence) for w in sim.server.plan.workstations}
+    assert len(set(stored.values())) > 1  # they differ between workstations, as in a real plan
