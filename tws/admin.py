@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from django import forms
@@ -11,13 +10,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils.translation import gettext, gettext_lazy
 
-from core.errors import ResyncError
-from tws import metrics
-from tws.hwa.contract import JobAction
+from tws import metrics, selectors
+from tws.admin_jobs import JobWorkbench, short_time
+from tws.hwa.names import wildcard_pattern
 from tws.models import Alert, JobInPlan, JobStatusTransition, JobStream, SyncRun, TWSConnection, Workstation
-from tws.services import alert_acknowledge, connection_delete, connection_save, connection_test, job_act
-from tws.services.bridge import run_async
+from tws.services import alert_acknowledge, connection_delete, connection_save, connection_test
 
 
 class TWSConnectionForm(forms.ModelForm):
@@ -112,61 +111,132 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class WorkstationFilter(admin.SimpleListFilter):
+    """Jobs of one workstation (the workstations of the plan are few)."""
+
+    title = gettext_lazy("workstation")
+    parameter_name = "workstation"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(n, n) for n in Workstation.objects.order_by("name").values_list("name", flat=True)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> QuerySet[JobInPlan]:
+        return queryset.filter(workstation=self.value()) if self.value() else queryset
+
+
+class CriticalFilter(admin.SimpleListFilter):
+    """Critical jobs, and those of them that will miss their critical start."""
+
+    title = gettext_lazy("critical")
+    parameter_name = "critical"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("yes", gettext_lazy("Critical")),
+            ("at_risk", gettext_lazy("At risk")),
+            ("late", gettext_lazy("Will be late")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> QuerySet[JobInPlan]:
+        if self.value() == "yes":
+            return queryset.filter(critical_start__isnull=False)
+        if self.value() in ("at_risk", "late"):
+            at_risk = selectors.critical_at_risk()
+            late = self.value() == "late"
+            return queryset.filter(pk__in=[r.job.pk for r in at_risk if not late or r.lateness.total_seconds() > 0])
+        return queryset
+
+
+class StatusFilter(admin.AllValuesFieldListFilter):
+    """Jobs by common status, titled in the operator's language."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = gettext("status")
+
+
+class StartedFilter(admin.DateFieldListFilter):
+    """Jobs by the day they started (today, past 7 days, this month, ...)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = gettext("start time")
+
+
 @admin.register(JobInPlan)
-class JobInPlanAdmin(ReadOnlyAdmin):
-    list_display = [
-        "name",
-        "job_stream",
-        "workstation",
-        "status",
-        "internal_status",
-        "start_time",
-        "end_time",
-        "return_code",
-        "run_number",
-    ]
-    list_filter = ["status", "internal_status"]
+class JobInPlanAdmin(JobWorkbench, ReadOnlyAdmin):
+    list_display = ["job_name", "stream", "ws", "job_status", "started", "ended", "rc", "run"]
+    list_filter = [("status", StatusFilter), WorkstationFilter, ("start_time", StartedFilter), CriticalFilter]
     search_fields = ["name", "job_stream", "workstation", "hwa_id"]
+    search_help_text = gettext_lazy("Name, job stream, workstation or id; * and @ match any characters, as in HWA.")
     show_full_result_count = False  # counting 150k rows on every page is slow
+    list_per_page = 100
+    change_list_template = "admin/tws/jobinplan/change_list.html"
     actions = ["hold_jobs", "release_jobs", "cancel_jobs", "kill_jobs", "rerun_jobs"]
 
-    def _act(self, request: HttpRequest, queryset: QuerySet[JobInPlan], action: JobAction) -> None:
-        # The form posts primary keys; the HWA id goes to the client as it is, whatever its form.
-        for job in queryset:
-            try:
-                run_async(partial(job_act, job_hwa_id=job.hwa_id, action=action, acting_user=request.user))
-            except ResyncError as exc:
-                self.message_user(request, f"{job}: {exc}", messages.ERROR)
-            else:
-                self.message_user(request, f"{job}: {action} sent to TWS", messages.SUCCESS)
+    @admin.display(description=gettext_lazy("Name"), ordering="name")
+    def job_name(self, obj: JobInPlan) -> str:
+        return obj.name
 
-    @admin.action(description="Hold the selected jobs", permissions=["act"])
-    def hold_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
-        self._act(request, queryset, "hold")
+    @admin.display(description=gettext_lazy("Job stream"), ordering="job_stream")
+    def stream(self, obj: JobInPlan) -> str:
+        return obj.job_stream
 
-    @admin.action(description="Release the selected jobs", permissions=["act"])
-    def release_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
-        self._act(request, queryset, "release")
+    @admin.display(description=gettext_lazy("Workstation"), ordering="workstation")
+    def ws(self, obj: JobInPlan) -> str:
+        return obj.workstation
 
-    @admin.action(description="Cancel the selected jobs", permissions=["act"])
-    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
-        self._act(request, queryset, "cancel")
+    @admin.display(description=gettext_lazy("Status"), ordering="status")
+    def job_status(self, obj: JobInPlan) -> str:
+        return obj.status
 
-    @admin.action(description="Kill the selected jobs", permissions=["act"])
-    def kill_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
-        self._act(request, queryset, "kill")
+    @admin.display(description=gettext_lazy("Started"), ordering="start_time")
+    def started(self, obj: JobInPlan) -> str:
+        return short_time(obj.start_time)
 
-    @admin.action(description="Rerun the selected jobs", permissions=["act"])
-    def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> None:
-        self._act(request, queryset, "rerun")
+    @admin.display(description=gettext_lazy("Ended"), ordering="end_time")
+    def ended(self, obj: JobInPlan) -> str:
+        return short_time(obj.end_time)
 
-    def has_act_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("tws.act_on_job"))
+    @admin.display(description="RC", ordering="return_code")
+    def rc(self, obj: JobInPlan) -> str:
+        return "-" if obj.return_code is None else str(obj.return_code)
+
+    @admin.display(description=gettext_lazy("Run"), ordering="run_number")
+    def run(self, obj: JobInPlan) -> int:
+        return obj.run_number
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[JobInPlan], search_term: str
+    ) -> tuple[QuerySet[JobInPlan], bool]:
+        if wildcard_pattern(search_term):
+            return queryset.filter(name__iregex=wildcard_pattern(search_term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.action(description=gettext_lazy("Hold the selected jobs"), permissions=["act"])
+    def hold_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> HttpResponse | None:
+        return self.bulk_act(request, queryset, "hold")
+
+    @admin.action(description=gettext_lazy("Release the selected jobs"), permissions=["act"])
+    def release_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> HttpResponse | None:
+        return self.bulk_act(request, queryset, "release")
+
+    @admin.action(description=gettext_lazy("Cancel the selected jobs"), permissions=["act"])
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> HttpResponse | None:
+        return self.bulk_act(request, queryset, "cancel")
+
+    @admin.action(description=gettext_lazy("Kill the selected jobs"), permissions=["act"])
+    def kill_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> HttpResponse | None:
+        return self.bulk_act(request, queryset, "kill")
+
+    @admin.action(description=gettext_lazy("Rerun the selected jobs"), permissions=["act"])
+    def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[JobInPlan]) -> HttpResponse | None:
+        return self.bulk_act(request, queryset, "rerun")
 
 
 @admin.register(Workstation)
 class WorkstationAdmin(ReadOnlyAdmin):
-    list_display = ["name", "type", "link_state", "synced_at"]
+    list_display = ["name", "type", "link_state", "limit", "fence", "synced_at"]
     list_filter = ["type", "link_state"]
     search_fields = ["name"]
 

@@ -12,7 +12,7 @@ class TwsConfig(AppConfig):
     resync_embedded_servers = ("tws.simulator.run",)
     resync_health_components = (("tws", "tws.health.check", False),)
     resync_demo_loaders = ("tws.demo.load",)
-    resync_dashboard_cards = ("tws.dashboard.card",)
+    resync_dashboard_cards = ("tws.dashboard.card", "tws.dashboard.at_risk_card")
 
     def ready(self) -> None:
         from cachemig import flags

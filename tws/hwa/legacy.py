@@ -37,6 +37,7 @@ def row_from_v1(data: dict[str, Any]) -> Row:
     times = data.get("timeInfo") or {}
     stream = data.get("jobStreamInPlan") or {}
     internal = str(status.get("internalStatus", ""))
+    critical = data.get("criticalNetworkInfo") or {}
     return (
         str(data.get("id", "")),
         str(data["name"]),
@@ -50,6 +51,7 @@ def row_from_v1(data: dict[str, Any]) -> Row:
         parse_instant(times.get("actualEndTime")),
         (data.get("jobDefinition") or {}).get("returnCode"),
         int(data.get("jobNumber") or 1),
+        parse_instant(critical.get("criticalStart")) if critical.get("critical") else None,
     )
 
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from tws.hwa.contract import Job
 
 # (hwa_id, name, job_stream, job_stream_hwa_id, workstation, status, internal_status,
-#  sched_time, start_time, end_time, return_code, run_number)
-Row = tuple[str, str, str, str, str, str, str, datetime | None, datetime | None, datetime | None, int | None, int]
+#  sched_time, start_time, end_time, return_code, run_number, critical_start)
+When = datetime | None
+Row = tuple[str, str, str, str, str, str, str, When, When, When, int | None, int, When]
 JOB_FIELDS = (
     "hwa_id",
     "name",
@@ -23,6 +24,7 @@ JOB_FIELDS = (
     "end_time",
     "return_code",
     "run_number",
+    "critical_start",
 )
 
 
@@ -52,4 +54,5 @@ def row_of(job: Job) -> Row:
         job.end_time,
         job.return_code,
         job.run_number,
+        job.critical_start,
     )

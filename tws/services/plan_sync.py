@@ -11,7 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from tws import conf, metrics
+from tws import conf, metrics, selectors
 from tws.exceptions import CircuitOpenError, TWSError
 from tws.hwa.contract import Workstation
 from tws.hwa.rows import JOB_FIELDS, Row, signature
@@ -81,7 +81,7 @@ def _store_jobs(rows: list[Row], now: datetime) -> tuple[int, int, int, list[tup
         if before is not None and before[0] == sig:
             continue
         changed.append((*row[:7], db_datetime(row[7]), db_datetime(row[8]), db_datetime(row[9]), row[10], row[11],
-                        sig, synced_at))  # fmt: skip
+                        db_datetime(row[12]), sig, synced_at))  # fmt: skip
         old_status = before[1] if before is not None else None
         if old_status != row[5]:
             if old_status is not None:
@@ -116,17 +116,35 @@ def _store_streams(rows: list[Row], now: datetime) -> None:
 
 def _store_workstations(workstations: list[Workstation], now: datetime) -> list[tuple[str, str]]:
     rows = [
-        WorkstationRow(name=w.name, hwa_id=w.id, type=w.type, link_state=w.link_state, synced_at=now)
+        WorkstationRow(
+            name=w.name, hwa_id=w.id, type=w.type, link_state=w.link_state, limit=w.limit, fence=w.fence, synced_at=now
+        )
         for w in workstations
     ]
     WorkstationRow.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["name"], update_fields=["hwa_id", "type", "link_state", "synced_at"]
+        rows,
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["hwa_id", "type", "link_state", "limit", "fence", "synced_at"],
     )
     WorkstationRow.objects.exclude(name__in=[w.name for w in workstations]).delete()
     return [
         (f"workstation:{w.name}", f"workstation {w.name} ({w.type}) is unlinked")
         for w in workstations
         if w.link_state == "unlinked"
+    ]
+
+
+def _at_risk(now: datetime) -> list[tuple[str, str]]:
+    at_risk = selectors.critical_at_risk(now=now)
+    metrics.CRITICAL_AT_RISK.set(len(at_risk))
+    return [
+        (
+            f"job:{r.job.hwa_id}",
+            f"{r.job.workstation}#{r.job.job_stream}.{r.job.name} (critical) expected to start "
+            f"{int(r.lateness.total_seconds() // 60)} min after its critical start",
+        )
+        for r in at_risk
     ]
 
 
@@ -142,6 +160,7 @@ def plan_store(*, fetched: FetchedPlan, started_at: datetime | None = None) -> S
         unlinked = _store_workstations(fetched.workstations, now) if fetched.workstations else []
         opened = alerts_raise_many(kind="job_error", items=new_errors)
         opened += alerts_raise_many(kind="workstation_unlinked", items=unlinked)
+        opened += alerts_raise_many(kind="critical_at_risk", items=_at_risk(now))
         SyncRun.objects.create(
             started_at=started_at or now,
             finished_at=timezone.now(),

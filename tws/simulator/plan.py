@@ -26,6 +26,9 @@ class SimWorkstation:
     name: str
     type: str
     linked: bool
+    outages: list[tuple[float, float]] = field(default_factory=list)  # plan-clock windows with the link down
+    limit: int = 50  # job limit
+    fence: int = 0  # job fence (priority at or below it: the job does not start)
 
 
 @dataclass(slots=True)
@@ -55,6 +58,7 @@ class SimJob:
     run_number: int = 1
     run_ids: list[str] = field(default_factory=list)
     v1_id: str = ""
+    critical_start: float | None = None  # plan-clock instant a critical job must start by
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,13 @@ class SimPlan:
             )
             for i in range(n_ws)
         ]
+        # Links go down and come back during the day; their own generator keeps the plan's ids as they were.
+        links = random.Random(f"{seed}:links")
+        for ws in self.workstations:
+            ws.limit, ws.fence = links.choice((10, 20, 50, 100)), links.choice((0, 0, 0, 10))
+            if ws.linked and links.random() < 0.3:
+                start = links.uniform(600, 6 * 3600)
+                ws.outages.append((start, start + links.uniform(300, 1800)))
         n_streams = max(1, jobs // 12)
         self.streams = [
             SimJobStream(
@@ -129,6 +140,11 @@ class SimPlan:
             job.run_ids.append(_uuid(rng))
             job.v1_id = v1_job_id(self.workstations[js.workstation].name, js.jsid, job.name)
             self.jobs.append(job)
+        # About 3 % of the jobs are critical, their critical start around the planned start (some will be late).
+        critical = random.Random(f"{seed}:critical")
+        for job in self.jobs:
+            if critical.random() < 0.03:
+                job.critical_start = job.start_at + critical.uniform(-900, 1800)
         self.by_id = {j.id: j for j in self.jobs}
         self.by_v1_id = {j.v1_id: j for j in self.jobs}
         self.streams_by_id = {s.id: i for i, s in enumerate(self.streams)}
@@ -155,6 +171,17 @@ class SimPlan:
     def at(self, offset: float) -> datetime:
         """Return the instant of a plan-clock offset."""
         return self.epoch + timedelta(seconds=offset)
+
+    # --- workstation links ---------------------------------------------------
+    def is_linked(self, index: int, now: float | None = None) -> bool:
+        """Return whether workstation ``index`` is linked at plan time ``now``."""
+        ws, t = self.workstations[index], self.now() if now is None else now
+        return ws.linked and not any(start <= t < end for start, end in ws.outages)
+
+    def unlink(self, index: int, seconds: float) -> None:
+        """Take the link of workstation ``index`` down from now for ``seconds`` of plan time."""
+        now = self.now()
+        self.workstations[index].outages.append((now, now + seconds))
 
     # --- job state ----------------------------------------------------------
     def state(self, job: SimJob, now: float | None = None) -> JobState:

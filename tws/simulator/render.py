@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -92,6 +93,7 @@ def job_v2(plan: SimPlan, job: SimJob) -> dict[str, Any]:
         "lastRunCommonStatus": st.common,
         "lastRunCompositeStatus": run["compositeStatus"],
         "jobruns": [run],
+        **({"criticalStart": iso(plan.at(job.critical_start))} if job.critical_start is not None else {}),
     }
 
 
@@ -137,13 +139,18 @@ def job_v1(plan: SimPlan, job: SimJob) -> dict[str, Any]:
         "jobDefinition": definition,
         "running": st.common == "RUNNING",
         "heldByUser": job.id in plan.held,
+        **({"criticalNetworkInfo": _critical_v1(plan, job)} if job.critical_start is not None else {}),
     }
+
+
+def _critical_v1(plan: SimPlan, job: SimJob) -> dict[str, Any]:
+    return {"critical": True, "criticalStart": iso(plan.at(job.critical_start or 0.0))}
 
 
 def workstation_v2(plan: SimPlan, index: int) -> dict[str, Any]:
     """Return ``WorkstationInPlanV2``."""
     ws = plan.workstations[index]
-    states = ["LINKED", "RUNNING", "JOBMAN_UP"] if ws.linked else []
+    states = ["LINKED", "RUNNING", "JOBMAN_UP"] if plan.is_linked(index) else ["RUNNING"]
     return {
         "id": ws.id,
         "name": ws.name,
@@ -156,8 +163,8 @@ def workstation_v2(plan: SimPlan, index: int) -> dict[str, Any]:
         "hostType": "WORKSTATION",
         "nodeName": f"{ws.name.lower()}.example.internal",
         "tcpPort": 31114,
-        "limit": 50,
-        "fence": 0,
+        "limit": ws.limit,
+        "fence": ws.fence,
     }
 
 
@@ -234,6 +241,9 @@ def job_v2_text(plan: SimPlan, job: SimJob) -> str:
             f'"jobStreamWorkstation":"{jws.name}","jobStreamWorkstationId":"{jws.id}","workstation":"{ws.name}",'
             f'"workstationId":"{ws.id}","schedTime":"{iso(plan.at(js.sched_offset))}","priority":10,'
         )
+        if job.critical_start is not None:
+            prefix += f'"criticalStart":"{iso(plan.at(job.critical_start))}",'
+
         _static_v2[job.id] = prefix
     st = plan.state(job)
     composite = (
@@ -268,6 +278,9 @@ def job_v1_text(plan: SimPlan, job: SimJob) -> str:
             f'"name":"{js.name}","startTime":"{iso(plan.at(js.sched_offset))}",'
             f'"workstationKey":{{"name":"{jws}"}}}},'
         )
+        if job.critical_start is not None:
+            prefix += f'"criticalNetworkInfo":{json.dumps(_critical_v1(plan, job), separators=(",", ":"))},'
+
         _static_v1[job.id] = prefix
     st = plan.state(job)
     internal = V1_INTERNAL.get(st.internal, st.internal)
@@ -328,7 +341,14 @@ def parse_oql(text: str) -> tuple[list[tuple[str, str, list[str]]], tuple[str, b
 
 
 def _like(pattern: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(pattern).replace("@", ".*").replace("%", ".*") + "$", re.IGNORECASE)
+    # HWA's name wildcards: `*` (REST filters, Zowe CLI), `@` (conman, v1 queries); `%` kept as before.
+    parts = re.split(r"[*@%]", pattern)
+    return re.compile("^" + ".*".join(re.escape(p) for p in parts) + "$", re.IGNORECASE | re.DOTALL)
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    """Return whether ``name`` matches a filter value of HWA (wildcards allowed; empty matches all)."""
+    return not pattern or _like(pattern).match(name) is not None
 
 
 def job_matches(plan: SimPlan, job: SimJob, clauses: list[tuple[str, str, list[str]]]) -> bool:
@@ -346,9 +366,11 @@ def job_matches(plan: SimPlan, job: SimJob, clauses: list[tuple[str, str, list[s
             actual = plan.workstations[job.workstation].name
         else:
             actual = plan.streams[job.stream].name
-        if op == "LIKE":
-            if not _like(values[0]).match(actual):
-                return False
-        elif actual not in values:
+        if not value_matches(op, values, actual):
             return False
     return True
+
+
+def value_matches(op: str, values: list[str], actual: str) -> bool:
+    """Return whether ``actual`` satisfies one OQL comparison (LIKE takes HWA's wildcards)."""
+    return name_matches(values[0], actual) if op == "LIKE" else actual in values

@@ -23,9 +23,12 @@ def _header_int(request: web.Request, name: str, default: int) -> int:
     if not raw:
         return default
     try:
-        return max(0, int(raw))
+        value = int(raw)
     except ValueError:
         raise web.HTTPBadRequest(reason=f"header {name} must be an integer") from None
+    if value < 0:
+        raise web.HTTPBadRequest(reason=f"header {name} must not be negative")
+    return value
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -45,7 +48,10 @@ def _slice(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str,
     headers: dict[str, str] = {}
     if request.headers.get("Context-ObjectCount") == "1":
         headers["Context-ObjectCount"] = str(len(items))
-    if "Query-PageSize" in request.headers or "Query-PageNumber" in request.headers:
+    paged = "Query-PageSize" in request.headers or "Query-PageNumber" in request.headers
+    if paged and "How-Many" in request.headers:  # mutually exclusive in the spec
+        raise web.HTTPBadRequest(reason="header How-Many excludes Query-PageSize and Query-PageNumber")
+    if paged:
         size = min(_header_int(request, "Query-PageSize", MAX_HOW_MANY), MAX_HOW_MANY) or MAX_HOW_MANY
         page = _header_int(request, "Query-PageNumber", 0)
         return items[page * size : (page + 1) * size], headers
@@ -60,18 +66,17 @@ def _job_filter(sim: SimulatorServer, body: dict[str, Any]) -> list[SimJob]:
     if flt.get("jobId"):
         job = plan.by_v1_id.get(str(flt["jobId"]))
         jobs = [job] if job else []
-    name = flt.get("jobName")
-    pattern = render._like(name) if name else None
-    ws, js = flt.get("workstationName"), flt.get("jobStreamName")
+    name, ws, js = (str(flt.get(k) or "") for k in ("jobName", "workstationName", "jobStreamName"))
     statuses = set(flt.get("statusList") or ([flt["statusAsString"]] if flt.get("statusAsString") else []))
-    if not (pattern or ws or js or statuses):
+    if not (name or ws or js or statuses):
         return list(jobs)
+    matches = render.name_matches
     return [
         j
         for j in jobs
-        if (pattern is None or pattern.match(j.name))
-        and (not ws or plan.workstations[j.workstation].name == ws)
-        and (not js or plan.streams[j.stream].name == js)
+        if matches(name, j.name)
+        and matches(ws, plan.workstations[j.workstation].name)
+        and matches(js, plan.streams[j.stream].name)
         and (not statuses or plan.state(j).common in statuses)
     ]
 
@@ -97,8 +102,15 @@ async def stream_query(request: web.Request) -> web.Response:
     sim.check_plan_id(path_id(request, "plan_id"))
     try:
         body = await _body(request)
-        name = ((body.get("filters") or {}).get("jobStreamInPlanFilter") or {}).get("jobStreamName")
-        indexes, headers = _slice(request, [i for i, s in enumerate(sim.plan.streams) if not name or s.name == name])
+        flt = (body.get("filters") or {}).get("jobStreamInPlanFilter") or {}
+        name, ws = str(flt.get("jobStreamName") or ""), str(flt.get("workstationName") or "")
+        plan = sim.plan
+        matching = [
+            i
+            for i, s in enumerate(plan.streams)
+            if render.name_matches(name, s.name) and render.name_matches(ws, plan.workstations[s.workstation].name)
+        ]
+        indexes, headers = _slice(request, matching)
     except web.HTTPBadRequest as exc:
         return error_response(400, f"AWSJQL001E {exc.reason}")
     return json_response([render.stream_v1(sim.plan, i, sim.jobs_of_stream(i)) for i in indexes], headers=headers)

@@ -38,9 +38,9 @@ def _page(request: web.Request, items: list[Any], render_item: Any, text_item: A
         body["count"] = len(items)
     base = str(request.url.with_query(None))
     params = {k: v for k, v in request.query.items() if k not in ("limit", "offset")}
-    if offset + limit < len(items):
+    if limit and offset + limit < len(items):  # limit=0 is a count-only page: no `next` that repeats the request
         body["next"] = base + "?" + urlencode({**params, "limit": limit, "offset": offset + limit})
-    if offset > 0:
+    if offset > 0 and limit:
         body["previous"] = base + "?" + urlencode({**params, "limit": limit, "offset": max(0, offset - limit)})
     if text_item is None:
         return json_response(body)
@@ -151,8 +151,9 @@ async def stream_list(request: web.Request) -> web.Response:
         clauses, _ = render.parse_oql(request.query.get("oql", ""))
     except render.OqlError as exc:
         return error_response(400, f"AWSJQL001E {exc}")
-    names = {v for f, _, vs in clauses if f in ("name", "key.name") for v in vs}
-    indexes = [i for i, s in enumerate(sim.plan.streams) if not names or s.name in names]
+    names = [(op, vs) for f, op, vs in clauses if f in ("name", "key.name")]
+    streams = sim.plan.streams
+    indexes = [i for i, s in enumerate(streams) if all(render.value_matches(op, vs, s.name) for op, vs in names)]
     return _page(request, indexes, lambda i: render.stream_v2(sim.plan, i, sim.jobs_of_stream(i)))
 
 

@@ -46,7 +46,7 @@ def test_errors_and_unlinked_workstations_raise_alerts_once(sim: ThreadedSimulat
     plan = sim.server.plan
     plan_sync(settings=fast_settings(sim.url))
     errors = sum(1 for j in plan.jobs if plan.state(j).common == "ERROR")
-    unlinked = sum(1 for w in plan.workstations if not w.linked)
+    unlinked = sum(1 for i in range(len(plan.workstations)) if not plan.is_linked(i))
     assert Alert.objects.filter(kind="job_error").count() == errors > 0
     assert Alert.objects.filter(kind="workstation_unlinked").count() == unlinked
     again = plan_sync(settings=fast_settings(sim.url))
@@ -166,3 +166,38 @@ def test_the_demo_loader_syncs_a_plan_from_a_temporary_simulator(
     summary = load()
     assert "120 jobs" in summary
     assert JobInPlan.objects.count() == 120
+
+
+def test_a_link_going_down_shows_on_the_workstation_and_opens_an_alert(sim: ThreadedSimulator) -> None:
+    plan = sim.server.plan
+    index = next(i for i in range(len(plan.workstations)) if plan.is_linked(i))
+    name = plan.workstations[index].name
+    plan_sync(settings=fast_settings(sim.url))
+    assert Workstation.objects.get(name=name).link_state == "linked"
+    assert not Workstation.objects.filter(link_state="unknown").exists()
+    plan.unlink(index, 600)
+    try:
+        plan_sync(settings=fast_settings(sim.url))
+        assert Workstation.objects.get(name=name).link_state == "unlinked"
+        assert Alert.objects.filter(kind="workstation_unlinked", target=f"workstation:{name}").count() == 1
+    finally:
+        plan.workstations[index].outages.pop()
+    plan_sync(settings=fast_settings(sim.url))
+    assert Workstation.objects.get(name=name).link_state == "linked"
+
+
+def test_simulated_links_go_down_and_come_back_over_the_day(sim: ThreadedSimulator) -> None:
+    plan = sim.server.plan
+    flapping = [(i, w.outages[0]) for i, w in enumerate(plan.workstations) if w.outages]
+    assert flapping  # some workstation of the generated plan loses its link during the day
+    index, (start, end) = flapping[0]
+    assert plan.is_linked(index, now=start - 1)
+    assert not plan.is_linked(index, now=start)
+    assert plan.is_linked(index, now=end)
+
+
+def test_workstations_keep_the_plans_limit_and_fence(sim: ThreadedSimulator) -> None:
+    plan_sync(settings=fast_settings(sim.url))
+    stored = {w.name: (w.limit, w.fence) for w in Workstation.objects.all()}
+    assert stored == {w.name: (w.limit, w.fence) for w in sim.server.plan.workstations}
+    assert len(set(stored.values())) > 1  # they differ between workstations, as in a real plan
