@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from etl.services.credentials import credential_delete, credential_save, credentials_reencrypt, credentials_save_many
-from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun
+from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun, job_rerun_failed
 from etl.services.reaping import job_reap, job_requeue, jobs_reap
 from etl.services.steps import step_finish, step_lines_append, step_start
 from etl.services.systems import (
@@ -35,6 +35,7 @@ __all__ = [
     "job_reap",
     "job_requeue",
     "job_rerun",
+    "job_rerun_failed",
     "jobs_reap",
     "path_delete",
     "path_save",
