@@ -8,21 +8,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core.errors import ResyncError
-from etl import selectors, services
-from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, System
+from etl import services
+from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, Status, System
 from etl.services.systems import validate_folder
-
-STATUS_COLOURS = {
-    "pending": "#6c757d",
-    "running": "#0d6efd",
-    "success": "#198754",
-    "error": "#dc3545",
-    "cancelled": "#fd7e14",
-}
+from etl.templatetags.etl_console import duration
+from etl.views import queued_message
 
 
 def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, exc: ResyncError) -> None:
@@ -68,7 +65,7 @@ class SystemAdmin(admin.ModelAdmin):
         except ResyncError as exc:
             _report(self, request, exc)
             return
-        self.message_user(request, f"job {job.pk} queued for {', '.join(codes)}")
+        self.message_user(request, queued_message(job))
 
     def has_execute_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("etl.execute_job"))
@@ -214,6 +211,9 @@ class JobStepInline(admin.TabularInline):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    class Media:
+        css = {"all": ("console/console.css",)}
+
     list_display = (
         "id",
         "kind",
@@ -222,7 +222,8 @@ class JobAdmin(admin.ModelAdmin):
         "progress",
         "created_by",
         "created_at",
-        "duration_seconds",
+        "duration",
+        "live_link",
     )
     list_filter = ("status", "kind", "created_at")
     # created_by is nullable, which Django's automatic select_related skips: one query per row without this.
@@ -249,9 +250,21 @@ class JobAdmin(admin.ModelAdmin):
         "error_summary",
         "hostname",
         "rerun_of",
-        "log_tail",
     )
     exclude = ("status", "enqueued_at")
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        # Nothing on a job is editable: no Save buttons that would report a change that never happened.
+        extra = {
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -263,37 +276,41 @@ class JobAdmin(admin.ModelAdmin):
     def systems_label(self, obj: Job) -> str:
         return ", ".join(obj.systems)
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, obj: Job) -> str:
-        colour = STATUS_COLOURS.get(obj.status, "#6c757d")
-        return format_html(
-            '<span style="background:{};color:#fff;padding:2px 8px;border-radius:8px">{}</span>', colour, obj.status
-        )
+        return format_html('<span class="rs-badge" data-status="{}">{}</span>', obj.status, obj.get_status_display())
 
-    @admin.display(description="log (last 50 lines)")
-    def log_tail(self, obj: Job) -> str:
-        lines = selectors.job_log_tail(job_id=obj.pk, lines=50)
-        if not lines:
-            return "(no output yet)"
-        body = format_html_join(
-            "\n", "{} [{}] [{}] {}", ((line.seq, line.level, line.system, line.message[:2000]) for line in lines)
-        )
-        return format_html('<pre style="max-height:30em;overflow:auto;white-space:pre-wrap">{}</pre>', body)
+    @admin.display(description=gettext_lazy("live"))
+    def live_link(self, obj: Job) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("etl-console:job-live", args=[obj.pk]), _("Watch live"))
+
+    @admin.display(description=gettext_lazy("duration"), ordering="duration_seconds")
+    def duration(self, obj: Job) -> str:
+        return duration(obj.duration_seconds)
 
     @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             try:
-                services.job_cancel(job_id=job.pk, acting_user=request.user)
+                done = services.job_cancel(job_id=job.pk, acting_user=request.user)
             except ResyncError as exc:
                 _report(self, request, exc)
+                continue
+            if done.status == Status.CANCELLED:
+                self.message_user(request, _("Job %(id)s cancelled.") % {"id": job.pk})
+            else:
+                self.message_user(
+                    request,
+                    _("Job %(id)s: cancel requested; the run stops shortly.") % {"id": job.pk},
+                    messages.WARNING,
+                )
 
     @admin.action(description="Re-run the selected jobs", permissions=["rerun"])
     def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             try:
                 new = services.job_rerun(job_id=job.pk, acting_user=request.user)
-                self.message_user(request, f"job {job.pk} re-run as job {new.pk}")
+                self.message_user(request, queued_message(new))
             except ResyncError as exc:
                 _report(self, request, exc)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Case, Count, IntegerField, Value, When
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -158,3 +158,19 @@ def job_panel(*, job_id: int) -> dict[str, Any] | None:
     """Return the job the live panel of job ``job_id`` starts from, shaped as the API shapes it (None if absent)."""
     job = Job.objects.select_related("created_by").prefetch_related("steps__system").filter(pk=job_id).first()
     return None if job is None else job_detail_out(job)
+
+
+def runs_index(*, status: str = "", system: str = "") -> Any:
+    """Return the jobs of the runs index: running and pending first, then the most recent."""
+    qs = Job.objects.select_related("created_by").annotate(
+        active=Case(
+            When(status__in=(Status.RUNNING, Status.PENDING), then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if system:
+        qs = qs.filter(steps__system__code=system)
+    return qs.order_by("active", "-created_at", "-id")

@@ -7,6 +7,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class System(models.Model):
@@ -95,11 +96,11 @@ class PathConfig(models.Model):
 class Status(models.TextChoices):
     """Life cycle of jobs and steps."""
 
-    PENDING = "pending", "pending"
-    RUNNING = "running", "running"
-    SUCCESS = "success", "success"
-    ERROR = "error", "error"
-    CANCELLED = "cancelled", "cancelled"
+    PENDING = "pending", _("pending")
+    RUNNING = "running", _("running")
+    SUCCESS = "success", _("success")
+    ERROR = "error", _("error")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 ACTIVE_STATUSES = (Status.PENDING, Status.RUNNING)

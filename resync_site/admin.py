@@ -7,13 +7,15 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from resync_site.models import ApiToken
 from resync_site.services import token_create, token_revoke
 
 admin.site.site_header = "Resync"
 admin.site.site_title = "Resync"
-admin.site.index_title = "Operations"
+admin.site.index_title = gettext_lazy("Operations")
+admin.site.site_url = "/console/"
 
 
 @admin.register(ApiToken)

@@ -185,10 +185,13 @@ class JobRunner:
     def _on_line(self, run: StepRun, raw: bytes, total: int) -> None:
         text = redact_text(protocol.decode(raw, total, self.max_bytes))
         parsed = protocol.parse(text, run.plan.system)
-        run.lines += 1
         if parsed.progress >= 0:
-            run.explicit_progress, run.progress, run.status_text = True, parsed.progress, text
-        elif not run.explicit_progress:
+            # A [PROGRESS] marker drives the bar and the step message; it is not a log line.
+            run.explicit_progress, run.progress = True, parsed.progress
+            run.status_text = parsed.message or f"{parsed.progress}%"
+            return
+        run.lines += 1
+        if not run.explicit_progress:
             run.progress = protocol.estimate_progress(run.lines, run.plan.typical_lines)
         if parsed.level in ("ERROR", "CRITICAL"):
             run.errors.append(parsed.message[:500])

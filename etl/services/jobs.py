@@ -129,7 +129,7 @@ def _create(
             "systems": job.systems,
             "options": options,
             "rerun_of": rerun_of.pk if rerun_of else None,
-            "partial": bool(rerun_of) and job.systems != rerun_of.systems,
+            "partial": rerun_of is not None and job.systems != rerun_of.systems,
         },
     )
     events.publish(
