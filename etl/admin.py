@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import ResyncError
-from etl import services
+from etl import catalog, services
+from etl.exceptions import InvalidInput
 from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, Status, System
 from etl.services.systems import validate_folder
 from etl.templatetags.etl_console import duration
@@ -72,17 +73,53 @@ class SystemAdmin(admin.ModelAdmin):
 
 
 class CredentialForm(forms.ModelForm):
-    """Credential form with a write-only password: empty keeps the stored one."""
+    """Credential form with a write-only password (empty keeps the stored one), checked by the service's rules."""
 
     password = forms.CharField(
+        label=gettext_lazy("password"),
         widget=forms.PasswordInput(render_value=False),
         required=False,
-        help_text="write-only; leave empty to keep the stored password",
+        help_text=gettext_lazy("Write-only; leave empty to keep the stored password."),
     )
 
     class Meta:
         model = Credential
         fields = ("system", "subaccount", "url", "username")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        system = data.get("system")
+        if system is None or self.errors:
+            return data
+        subaccount = data.get("subaccount") or ""
+        try:
+            data["url"] = services.credential_validate(
+                system=system,
+                subaccount=subaccount,
+                url=data.get("url") or "",
+                username=data.get("username") or "",
+                password=data.get("password") or None,
+            )
+        except InvalidInput as exc:
+            self._explain(exc, system, subaccount)
+        return data
+
+    def _explain(self, exc: InvalidInput, system: System, subaccount: str) -> None:
+        if exc.field == "subconta":
+            allowed = ", ".join(a or _("(none)") for a in catalog.profile_for(system.code).subaccounts)
+            self.add_error(
+                "subaccount",
+                _("%(system)s has no sub-account “%(value)s”; choose one of: %(allowed)s.")
+                % {"system": system.name, "value": subaccount, "allowed": allowed},
+            )
+        elif exc.field == "username":
+            self.add_error("username", _("The user name is required."))
+        elif exc.field == "url":
+            self.add_error("url", _("Enter an http:// or https:// address."))
+        elif exc.field == "password":
+            self.add_error("password", _("A new credential needs a password."))
+        else:
+            self.add_error(None, str(exc))
 
 
 @admin.register(Credential)
@@ -91,25 +128,24 @@ class CredentialAdmin(admin.ModelAdmin):
     list_display = ("system", "subaccount", "username", "url", "password_state", "password_changed_at")
     list_filter = ("system",)
     readonly_fields = ("password_state", "password_changed_at")
+    actions = ("test_connection",)
 
-    @admin.display(description="password")
+    @admin.display(description=gettext_lazy("password"))
     def password_state(self, obj: Credential) -> str:
-        return "set" if obj.password_is_set else "not set"
+        return _("password set") if obj.password_is_set else _("password not set")
 
     def save_model(self, request: HttpRequest, obj: Credential, form: Any, change: bool) -> None:
-        try:
-            saved = services.credential_save(
-                system_id=obj.system_id,
-                subaccount=obj.subaccount,
-                url=obj.url,
-                username=obj.username,
-                password=form.cleaned_data.get("password") or None,
-                acting_user=request.user,
-            )
-        except ResyncError as exc:
-            _report(self, request, exc)
-            return
+        # The form ran the service's checks; a failure here is a race and must not be reported as a success.
+        saved = services.credential_save(
+            system_id=obj.system_id,
+            subaccount=obj.subaccount,
+            url=obj.url,
+            username=obj.username,
+            password=form.cleaned_data.get("password") or None,
+            acting_user=request.user,
+        )
         obj.pk = saved.pk
+        obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: Credential) -> None:
         services.credential_delete(credential_id=obj.pk, acting_user=request.user)
@@ -117,6 +153,29 @@ class CredentialAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
         for credential in queryset:
             services.credential_delete(credential_id=credential.pk, acting_user=request.user)
+
+    @admin.action(description=gettext_lazy("Test connection"), permissions=["change"])
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[Credential]) -> None:
+        for credential in queryset.select_related("system"):
+            try:
+                check = services.credential_test(credential_id=credential.pk, acting_user=request.user)
+            except InvalidInput:
+                text = _("%(credential)s: no address or no password to test with.") % {"credential": credential}
+                self.message_user(request, text, messages.ERROR)
+                continue
+            values = {"credential": credential, "url": check.url, "status": check.status, "reason": check.reason}
+            if check.ok:
+                self.message_user(request, _("%(credential)s: %(url)s accepted the login.") % values, messages.SUCCESS)
+            elif check.status is None:
+                self.message_user(
+                    request, _("%(credential)s: %(url)s could not be reached (%(reason)s).") % values, messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request,
+                    _("%(credential)s: %(url)s refused the login (HTTP %(status)s): %(reason)s") % values,
+                    messages.ERROR,
+                )
 
 
 @admin.register(Fund)

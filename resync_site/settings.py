@@ -267,7 +267,7 @@ LOGIN_URL = "/admin/login/"
 
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "resync_site" / "locale"]  # the one catalogue of the project (makemessages writes here)
 TIME_ZONE = "America/Sao_Paulo"  # display; storage is UTC (USE_TZ)
 USE_I18N = True
 USE_TZ = True

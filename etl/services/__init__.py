@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from etl.services.credentials import credential_delete, credential_save, credentials_reencrypt, credentials_save_many
+from etl.services.credentials import (
+    ConnectionCheck,
+    credential_delete,
+    credential_save,
+    credential_test,
+    credential_validate,
+    credentials_reencrypt,
+    credentials_save_many,
+)
 from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun, job_rerun_failed
 from etl.services.reaping import job_reap, job_requeue, jobs_reap
 from etl.services.steps import step_finish, step_lines_append, step_start
@@ -19,8 +27,11 @@ from etl.services.systems import (
 from etl.services.workers import job_enqueue
 
 __all__ = [
+    "ConnectionCheck",
     "credential_delete",
     "credential_save",
+    "credential_test",
+    "credential_validate",
     "credentials_reencrypt",
     "credentials_save_many",
     "fund_delete",
