@@ -150,18 +150,27 @@ def run_system(system: str, start: dt.date, end: dt.date, folders: dict[str, Pat
                     rows.extend(found)
                 done += 1
                 progress(system, done * 100 // total, f"{done}/{total} arquivos")
+    unknown: dict[str, int] = {}
     if options.get("carregar_posicoes", True):
-        loaded = load_positions(system, rows)
+        loaded, unknown = load_positions(system, rows)
         emit("INFO", system, f"{loaded} posições carregadas no portfólio")
+        for code, count in sorted(unknown.items()):
+            emit("WARNING", system, f"fundo não configurado {code}: {count} posições ignoradas (cadastre-o em Fundos)")
     else:
         loaded = 0
         emit("INFO", system, "carga de posições desativada nas opções")
-    progress(system, 100, "concluído")
+    progress(
+        system, 100, f"concluído; fundos não configurados: {', '.join(sorted(unknown))}" if unknown else "concluído"
+    )
     return loaded
 
 
-def load_positions(system: str, rows: list[PositionRow]) -> int:
-    """Replace the system's positions of the loaded dates with ``rows`` (one transaction)."""
+def load_positions(system: str, rows: list[PositionRow]) -> tuple[int, dict[str, int]]:
+    """Replace the system's positions of the loaded dates with ``rows`` of configured funds (one transaction).
+
+    Return how many were loaded and, per fund nobody configured, how many rows were left out: funds are
+    created only by people, through the services.
+    """
     _django()
     from django.db import transaction
 
@@ -171,10 +180,14 @@ def load_positions(system: str, rows: list[PositionRow]) -> int:
     with transaction.atomic():
         target = System.objects.get(code=system)
         funds = {f.code: f for f in Fund.objects.filter(system=target)}
-        for code in sorted({r.fund for r in rows} - set(funds)):
-            funds[code] = Fund.objects.create(system=target, code=code, name=code)
+        unknown: dict[str, int] = {}
+        for r in rows:
+            if r.fund not in funds:
+                unknown[r.fund] = unknown.get(r.fund, 0) + 1
         Position.objects.filter(system=target, date__in={r.date for r in rows}).delete()
-        merged: dict[tuple[str, str, dt.date], PositionRow] = {(r.fund, r.asset, r.date): r for r in rows}
+        merged: dict[tuple[str, str, dt.date], PositionRow] = {
+            (r.fund, r.asset, r.date): r for r in rows if r.fund in funds
+        }
         Position.objects.bulk_create(
             [
                 Position(
@@ -190,7 +203,7 @@ def load_positions(system: str, rows: list[PositionRow]) -> int:
                 for r in merged.values()
             ]
         )
-    return len(merged)
+    return len(merged), unknown
 
 
 def _date(text: str) -> dt.date:

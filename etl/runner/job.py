@@ -72,6 +72,7 @@ class StepRun:
         self.batch: list[Row] = []
         self.errors: collections.deque[str] = collections.deque(maxlen=5)
         self.tail: collections.deque[str] = collections.deque(maxlen=5)
+        self.warnings: collections.deque[str] = collections.deque(maxlen=5)
 
 
 class JobRunner:
@@ -195,6 +196,8 @@ class JobRunner:
             run.progress = protocol.estimate_progress(run.lines, run.plan.typical_lines)
         if parsed.level in ("ERROR", "CRITICAL"):
             run.errors.append(parsed.message[:500])
+        elif parsed.level == "WARNING":
+            run.warnings.append(parsed.message[:500])
         run.tail.append(parsed.message[:500])
         run.batch.append((run.seq, self._now(), parsed.level, parsed.system, parsed.message))
         run.seq += 1
@@ -276,6 +279,8 @@ class JobRunner:
         if status == Status.ERROR and not summary:
             lines = list(run.errors) or list(run.tail)
             summary = f"exit code {exit_code}" + (": " + " | ".join(lines) if lines else "")
+        elif status == Status.SUCCESS and not summary and run.warnings:
+            summary = " | ".join(run.warnings)  # a success with warnings says so on the run
         await self._db(
             services.step_finish,
             step_id=plan.step_id,

@@ -11,7 +11,11 @@ from tests.e2e.conftest import ARTIFACTS, Server, wait_for
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 WORDS = {
-    "pt-BR": {"start": "Iniciar execução", "submit": "Iniciar a execução", "rerun_failed": "Reexecutar sistemas com falha"},
+    "pt-BR": {
+        "start": "Iniciar execução",
+        "submit": "Iniciar a execução",
+        "rerun_failed": "Reexecutar sistemas com falha",
+    },
     "en": {"start": "Start a run", "submit": "Start the run", "rerun_failed": "Re-run failed systems"},
 }
 
@@ -25,9 +29,7 @@ def use_language(page: Any, server: Server, language: str) -> None:
 
 
 @pytest.mark.parametrize("language", ["pt-BR", "en"])
-def test_run_two_systems_watch_search_cancel_and_rerun_the_failed_one(
-    page: Any, server: Server, language: str
-) -> None:
+def test_run_two_systems_watch_search_cancel_and_rerun_the_failed_one(page: Any, server: Server, language: str) -> None:
     words = WORDS[language]
     use_language(page, server, language)
     page.click(f'#rs-dash a[data-role="new-run"]:has-text("{words["start"]}")')
@@ -54,7 +56,8 @@ def test_run_two_systems_watch_search_cancel_and_rerun_the_failed_one(
     page.fill('[data-role="search"]', "line 7 of")
     wait_for(page, "window.resyncLive.visibleCount() >= 1")
     texts = page.locator(".rs-log-row .rs-msg").all_inner_texts()
-    assert texts and all("line 7 of" in t for t in texts)
+    assert texts
+    assert all("line 7 of" in t for t in texts)
     page.screenshot(path=str(ARTIFACTS / f"run-search-{language}.png"), full_page=True)
     page.fill('[data-role="search"]', "")
 

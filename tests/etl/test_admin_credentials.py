@@ -25,7 +25,8 @@ def test_a_bad_subaccount_shows_only_the_field_error_and_keeps_the_input(admin_c
     form = response.context["adminform"].form
     assert list(form.errors) == ["subaccount"]
     html = response.content.decode()
-    assert 'value="nope"' in html and 'value="u1"' in html
+    assert 'value="nope"' in html
+    assert 'value="u1"' in html
     assert not Credential.objects.exists()
 
 
@@ -51,7 +52,8 @@ def test_connection_test_reports_success_and_refusal_without_the_secret(
         "/admin/etl/credential/", {"action": "test_connection", "_selected_action": [good.pk]}, follow=True
     )
     [ok] = [str(m) for m in response.context["messages"]]
-    assert demo_server in ok and "maps" in ok
+    assert demo_server in ok
+    assert "maps" in ok
     assert demo_password("maps", "") not in response.content.decode()
 
     services.credential_save(
@@ -62,6 +64,7 @@ def test_connection_test_reports_success_and_refusal_without_the_secret(
     )
     [refused] = list(response.context["messages"])
     assert refused.level_tag == "error"
-    assert "401" in str(refused) and "invalid user or password" in str(refused)
+    assert "401" in str(refused)
+    assert "invalid user or password" in str(refused)
     assert "wrong-pw-1" not in response.content.decode()
     assert "Error" not in str(refused)  # no Python class name
