@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from core.errors import ResyncError
 from etl import catalog, services
@@ -50,13 +50,14 @@ class SystemAdmin(admin.ModelAdmin):
         )
         obj.pk = saved.pk
 
-    @admin.action(description="Activate/deactivate the selected systems", permissions=["change"])
+    @admin.action(description=gettext_lazy("Activate/deactivate the selected systems"), permissions=["change"])
     def toggle_active(self, request: HttpRequest, queryset: QuerySet[System]) -> None:
         for system in queryset:
             services.system_toggle(system_id=system.pk, acting_user=request.user)
-        self.message_user(request, f"{queryset.count()} system(s) toggled")
+        count = queryset.count()
+        self.message_user(request, ngettext("%(n)d system toggled.", "%(n)d systems toggled.", count) % {"n": count})
 
-    @admin.action(description="Run now (today's date)", permissions=["execute"])
+    @admin.action(description=gettext_lazy("Run now (today's date)"), permissions=["execute"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[System]) -> None:
         codes = [s.code for s in queryset.order_by("code")]
         try:
@@ -198,19 +199,21 @@ class FundAdmin(admin.ModelAdmin):
         for fund in queryset:
             services.fund_delete(fund_id=fund.pk, acting_user=request.user)
 
-    @admin.action(description="Activate the selected funds", permissions=["change"])
+    @admin.action(description=gettext_lazy("Activate the selected funds"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Fund]) -> None:
         count = services.funds_set_active(
             fund_ids=list(queryset.values_list("pk", flat=True)), active=True, acting_user=request.user
         )
-        self.message_user(request, f"{count} fund(s) activated")
+        self.message_user(request, ngettext("%(n)d fund activated.", "%(n)d funds activated.", count) % {"n": count})
 
-    @admin.action(description="Deactivate the selected funds", permissions=["change"])
+    @admin.action(description=gettext_lazy("Deactivate the selected funds"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Fund]) -> None:
         count = services.funds_set_active(
             fund_ids=list(queryset.values_list("pk", flat=True)), active=False, acting_user=request.user
         )
-        self.message_user(request, f"{count} fund(s) deactivated")
+        self.message_user(
+            request, ngettext("%(n)d fund deactivated.", "%(n)d funds deactivated.", count) % {"n": count}
+        )
 
 
 class PathForm(forms.ModelForm):
@@ -331,7 +334,7 @@ class JobAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
         return False  # job history is evidence
 
-    @admin.display(description="systems")
+    @admin.display(description=gettext_lazy("systems"))
     def systems_label(self, obj: Job) -> str:
         return ", ".join(obj.systems)
 
@@ -347,7 +350,7 @@ class JobAdmin(admin.ModelAdmin):
     def duration(self, obj: Job) -> str:
         return duration(obj.duration_seconds)
 
-    @admin.action(description="Cancel the selected jobs", permissions=["cancel"])
+    @admin.action(description=gettext_lazy("Cancel the selected jobs"), permissions=["cancel"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             try:
@@ -364,7 +367,7 @@ class JobAdmin(admin.ModelAdmin):
                     messages.WARNING,
                 )
 
-    @admin.action(description="Re-run the selected jobs", permissions=["rerun"])
+    @admin.action(description=gettext_lazy("Re-run the selected jobs"), permissions=["rerun"])
     def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             try:

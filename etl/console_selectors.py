@@ -9,6 +9,7 @@ from django.db.models import Avg, Case, Count, IntegerField, Value, When
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from etl import events
@@ -124,14 +125,33 @@ def dashboard_card() -> dict[str, Any]:
         "state": "degraded" if errors else "ok",
         "metrics": [
             {"key": "runs_today", "label": _("Runs today"), "value": sum(by_status.values())},
-            {"key": "success_rate", "label": _("Success rate"), "value": "-" if rate is None else f"{rate}%"},
-            {"key": "mean_duration", "label": _("Mean duration"), "value": "-" if mean is None else f"{round(mean)} s"},
+            {"key": "success_rate", "label": _("Success rate"), "value": "-" if rate is None else percent(rate)},
+            {"key": "mean_duration", "label": _("Mean duration"), "value": duration_text(mean)},
             {"key": "running_now", "label": _("Running now"), "value": running},
         ],
         "chart": {"kind": "stacked_bars", "title": _("Executions per day (14 days)"), **executions_per_day(days=14)},
         "activity": recent_activity(),
         "link": reverse("admin:etl_job_changelist") if _admin_has_jobs() else "",
     }
+
+
+def percent(value: float) -> str:
+    """Return ``value`` as a percentage in the active language's number format ("55,6%" in pt-BR)."""
+    return f"{number_format(value, 1)}%"
+
+
+def duration_text(seconds: float | None) -> str:
+    """Return ``seconds`` as operators read it: "1 min 05 s" ("-" when unknown)."""
+    if seconds is None:
+        return "-"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    if minutes:
+        return _("%(m)d min %(s)02d s") % {"m": minutes, "s": secs}
+    return _("%(s)d s") % {"s": secs}
 
 
 def _admin_has_jobs() -> bool:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -22,16 +21,9 @@ def live_job_panel(context: dict[str, Any], job_id: int) -> dict[str, Any]:
 @register.filter
 def duration(seconds: float | None) -> str:
     """Return ``seconds`` as "1 h 02 min", "1 min 05 s" or "7 s" ("-" when unknown)."""
-    if seconds is None or seconds == "":
-        return "-"
-    total = round(float(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
-    if minutes:
-        return _("%(m)d min %(s)02d s") % {"m": minutes, "s": secs}
-    return _("%(s)d s") % {"s": secs}
+    from etl.console_selectors import duration_text
+
+    return duration_text(None if seconds in (None, "") else float(seconds))
 
 
 @register.simple_tag
