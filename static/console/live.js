@@ -39,6 +39,20 @@
   var completed = false; // job_complete received on this page: the stream is whole
   var socket = null, attempts = 0, reconnectTimer = null, renderQueued = false;
 
+  // Times are shown in the console's zone (TIME_ZONE), as the server shows them, not the browser's.
+  var clockFormat = null;
+  try {
+    clockFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: root.dataset.timeZone || undefined
+    });
+  } catch (e) { clockFormat = null; }
+  function clock(stamp) {
+    if (!stamp) return "";
+    var when = new Date(stamp);
+    if (!clockFormat || isNaN(when.getTime())) return String(stamp).slice(11, 19);
+    return clockFormat.format(when);
+  }
+
   function passes(line) {
     return levels[line.level] !== false && (!system || line.sistema_id === system) &&
       (!needle || String(line.mensagem).toLowerCase().indexOf(needle) >= 0);
@@ -88,7 +102,7 @@
       seq.textContent = line.seq;
       var meta = document.createElement("span");
       meta.className = "rs-meta";
-      meta.textContent = (line.timestamp || "").slice(11, 19) + " " + line.level + " " + line.sistema;
+      meta.textContent = clock(line.timestamp) + " " + line.level + " " + line.sistema;
       var msg = document.createElement("span");
       msg.className = "rs-msg";
       msg.textContent = line.mensagem;
@@ -96,7 +110,8 @@
       frag.appendChild(row);
     }
     rowsEl.replaceChildren(frag);
-    countEl.textContent = visible.length + " / " + lines.length;
+    var locale = document.documentElement.lang || undefined;
+    countEl.textContent = visible.length.toLocaleString(locale) + " / " + lines.length.toLocaleString(locale);
   }
 
   function showUnseen() {
@@ -174,6 +189,11 @@
     }
     jobProgress();
     tick();
+    say({
+      SUCCESS: gettext("The run finished successfully."),
+      ERROR: gettext("The run failed; see the steps and the log."),
+      CANCELLED: gettext("The run was cancelled.")
+    }[p.status] || "");
     var again = $("rerun-all"), failed = $("rerun-failed");
     if (again) again.hidden = false;
     if (failed) failed.hidden = p.status === "SUCCESS";
