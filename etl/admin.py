@@ -77,7 +77,7 @@ class CredentialForm(forms.ModelForm):
     """Credential form with a write-only password (empty keeps the stored one), checked by the service's rules."""
 
     password = forms.CharField(
-        label=gettext_lazy("password"),
+        label=gettext_lazy("New password"),
         widget=forms.PasswordInput(render_value=False),
         required=False,
         help_text=gettext_lazy("Write-only; leave empty to keep the stored password."),
@@ -131,7 +131,7 @@ class CredentialAdmin(admin.ModelAdmin):
     readonly_fields = ("password_state", "password_changed_at")
     actions = ("test_connection",)
 
-    @admin.display(description=gettext_lazy("password"))
+    @admin.display(description=gettext_lazy("stored password"))
     def password_state(self, obj: Credential) -> str:
         return _("password set") if obj.password_is_set else _("password not set")
 
