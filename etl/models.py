@@ -170,7 +170,11 @@ class Job(models.Model):
         verbose_name_plural = _("jobs")
 
     def __str__(self) -> str:
-        return f"job {self.pk} ({self.kind} {','.join(self.systems)}: {self.status})"
+        return _("job %(id)s (%(systems)s: %(status)s)") % {
+            "id": self.pk,
+            "systems": ", ".join(self.systems),
+            "status": self.get_status_display(),
+        }
 
 
 class JobStep(models.Model):
@@ -205,7 +209,11 @@ class JobStep(models.Model):
         verbose_name_plural = _("job steps")
 
     def __str__(self) -> str:
-        return f"job {self.job_id} step {self.order} ({self.system_id}: {self.status})"
+        return _("step %(order)s of job %(job)s (%(status)s)") % {
+            "order": self.order,
+            "job": self.job_id,
+            "status": self.get_status_display(),
+        }
 
 
 class LogLine(models.Model):

@@ -22,7 +22,9 @@ def _credential_row(page: Any, label: str) -> Any:
 
 
 @pytest.mark.parametrize("language", ["pt-BR", "en"])
-def test_bad_subaccount_shows_only_the_field_error_and_keeps_the_input(page: Any, server: Server, language: str) -> None:
+def test_bad_subaccount_shows_only_the_field_error_and_keeps_the_input(
+    page: Any, server: Server, language: str
+) -> None:
     use_language(page, server, language)
     page.goto(f"{server.url}/admin/etl/credential/add/")
     page.select_option("#id_system", label="amplis")
