@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Avg, Case, Count, IntegerField, Value, When
 from django.db.models.functions import TruncDate
@@ -118,20 +119,27 @@ def dashboard_card() -> dict[str, Any]:
     mean = todays.filter(status=Status.SUCCESS).aggregate(m=Avg("duration_seconds"))["m"]
     running = Job.objects.filter(status=Status.RUNNING).count()
     errors = by_status.get(Status.ERROR, 0)
+    jobs = reverse("admin:etl_job_changelist") if _admin_has_jobs() else ""
+    runs = reverse("etl-console:runs")
     return {
         "id": "etl",
         "title": _("ETL pipelines"),
         "permission": "etl.view_job",
         "state": "degraded" if errors else "ok",
         "metrics": [
-            {"key": "runs_today", "label": _("Runs today"), "value": sum(by_status.values())},
+            {
+                "key": "runs_today",
+                "label": _("Runs today"),
+                "value": sum(by_status.values()),
+                "link": f"{jobs}?{urlencode({'created_at__gte': str(today)})}" if jobs else "",
+            },
             {"key": "success_rate", "label": _("Success rate"), "value": "-" if rate is None else percent(rate)},
             {"key": "mean_duration", "label": _("Mean duration"), "value": duration_text(mean)},
-            {"key": "running_now", "label": _("Running now"), "value": running},
+            {"key": "running_now", "label": _("Running now"), "value": running, "link": f"{runs}?status=running"},
         ],
         "chart": {"kind": "stacked_bars", "title": _("Executions per day (14 days)"), **executions_per_day(days=14)},
         "activity": recent_activity(),
-        "link": reverse("admin:etl_job_changelist") if _admin_has_jobs() else "",
+        "link": jobs,
     }
 
 

@@ -10,7 +10,7 @@
     pending: gettext("pending"), running: gettext("running"), success: gettext("success"),
     error: gettext("error"), cancelled: gettext("cancelled")
   };
-  function label(state) { return LABELS[state] || String(state); }
+  function stateLabel(state) { return LABELS[state] || String(state); }
   function lang() { return document.documentElement.lang || undefined; }
   function duration(seconds) {
     var s = Math.round(seconds), m = Math.floor(s / 60), sec = s % 60;
@@ -63,7 +63,7 @@
         r.setAttribute("height", h);
         r.setAttribute("fill", COLORS[s.status] || "#607d8b");
         var t = document.createElementNS(SVG, "title");
-        t.textContent = new Date(day + "T12:00:00Z").toLocaleDateString(lang(), { timeZone: "UTC" }) + " " + label(s.status) + ": " + v.toLocaleString(lang());
+        t.textContent = new Date(day + "T12:00:00Z").toLocaleDateString(lang(), { timeZone: "UTC" }) + " " + stateLabel(s.status) + ": " + v.toLocaleString(lang());
         r.appendChild(t);
         svg.appendChild(r);
       });
@@ -85,7 +85,7 @@
     box.appendChild(svg);
     var legend = el("div", { "class": "rs-legend" });
     series.forEach(function (s) {
-      var item = el("span", {}, label(s.status));
+      var item = el("span", {}, stateLabel(s.status));
       var sw = el("i"); sw.style.background = COLORS[s.status] || "#607d8b";
       item.prepend(sw);
       legend.appendChild(item);
@@ -98,7 +98,7 @@
     var link = el("a", { href: a.url }, a.job_id);
     var td = el("td"); td.appendChild(link); tr.appendChild(td);
     tr.appendChild(el("td", {}, a.systems));
-    var st = el("td"); st.appendChild(el("span", { "class": "rs-badge", "data-status": a.status }, label(a.status).toUpperCase()));
+    var st = el("td"); st.appendChild(el("span", { "class": "rs-badge", "data-status": a.status }, stateLabel(a.status).toUpperCase()));
     tr.appendChild(st);
     tr.appendChild(el("td", { "class": "rs-hide-sm" }, a.duration_seconds == null ? "-" : duration(a.duration_seconds)));
     tr.appendChild(el("td", { "class": "rs-hide-sm" }, a.by));
@@ -113,10 +113,12 @@
       var box = root.querySelector('[data-card="' + CSS.escape(card.id) + '"]');
       if (!box) return;
       var badge = box.querySelector("h2 .rs-badge");
-      if (badge) { badge.dataset.status = card.state; badge.textContent = label(card.state).toUpperCase(); }
+      if (badge) { badge.dataset.status = card.state; badge.textContent = stateLabel(card.state).toUpperCase(); }
       (card.metrics || []).forEach(function (m) {
         var dd = box.querySelector('[data-metric="' + CSS.escape(m.key) + '"] dd');
-        if (dd) dd.textContent = m.value;
+        if (!dd) return;
+        var target = dd.querySelector("a") || dd;
+        target.textContent = typeof m.value === "number" ? m.value.toLocaleString(lang()) : m.value;
       });
       var chartBox = box.querySelector("[data-chart]");
       if (chartBox && card.chart) drawChart(chartBox, card.chart);
