@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, Server
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, Server, wait_for
 from tests.e2e.test_runs_workflow import use_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -146,6 +146,8 @@ def test_phone_screenshots_of_dashboard_runs_and_live_page(page: Any, server: Se
     ):
         page.goto(server.url + path)
         page.wait_for_load_state("load")
+        if name == "live-page":
+            wait_for(page, "window.resyncLive && window.resyncLive.lastSeq() > 1000")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390 + 1, (name, width)  # nothing forces sideways scrolling
         page.screenshot(path=str(ARTIFACTS / f"{name}-phone-pt-BR.png"), full_page=False)
