@@ -18,7 +18,7 @@ from core.errors import ResyncError
 from etl import catalog, services
 from etl.exceptions import InvalidInput
 from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, Status, System
-from etl.services.systems import validate_folder
+from etl.services.systems import system_validate, validate_folder
 from etl.templatetags.etl_console import duration
 from etl.views import queued_message
 
@@ -27,8 +27,31 @@ def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, exc: ResyncError
     modeladmin.message_user(request, str(exc), level=messages.ERROR)
 
 
+class SystemForm(forms.ModelForm):
+    """System form checked by the service's rules before anything is saved."""
+
+    class Meta:
+        model = System
+        fields = ("code", "name", "active", "base_url", "command")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        command = data.get("command")
+        try:
+            system_validate(code=data.get("code") or "", command=list(command) if isinstance(command, list) else None)
+        except InvalidInput as exc:
+            if exc.field == "code":
+                self.add_error("code", _("Use a lower-case code such as “amplis” (letters, digits, - and _)."))
+            else:
+                self.add_error("command", _("The command is a list of non-empty arguments."))
+        if command is not None and not isinstance(command, list):
+            self.add_error("command", _("The command is a list of non-empty arguments."))
+        return data
+
+
 @admin.register(System)
 class SystemAdmin(admin.ModelAdmin):
+    form = SystemForm
     list_display = ("code", "name", "active", "base_url", "updated_at")
     list_filter = ("active",)
     search_fields = ("code", "name")

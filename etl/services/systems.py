@@ -22,6 +22,14 @@ def _system(system_id: int | str, *, lock: bool = False) -> System:
     return found
 
 
+def system_validate(*, code: str, command: list[str] | None) -> None:
+    """Check a system's code and command before anything is written, or raise naming the field."""
+    if not code or not code.replace("_", "").replace("-", "").isalnum() or code != code.lower():
+        raise InvalidInput("code", "must be a lower-case slug such as 'amplis'")
+    if command is not None and not all(isinstance(a, str) and a for a in command):
+        raise InvalidInput("command", "must be a list of non-empty arguments")
+
+
 @transaction.atomic
 def system_save(
     *,
@@ -33,10 +41,7 @@ def system_save(
     acting_user: Any,
 ) -> System:
     """Create or update system ``code`` (its options start at the system's defaults)."""
-    if not code or not code.replace("_", "").replace("-", "").isalnum() or code != code.lower():
-        raise InvalidInput("code", "must be a lower-case slug such as 'amplis'")
-    if command is not None and not all(isinstance(a, str) and a for a in command):
-        raise InvalidInput("command", "must be a list of non-empty arguments")
+    system_validate(code=code, command=command)
     system, created = System.objects.select_for_update().get_or_create(
         code=code, defaults={"name": name, "options": catalog.default_options(code)}
     )

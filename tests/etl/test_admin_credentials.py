@@ -1,4 +1,4 @@
-"""The credential form checks before it saves, and "Test connection" reports the system's own answer."""
+"""Credential and system forms check before they save; "Test connection" reports the system's own answer."""
 
 from __future__ import annotations
 
@@ -68,3 +68,14 @@ def test_connection_test_reports_success_and_refusal_without_the_secret(
     assert "invalid user or password" in str(refused)
     assert "wrong-pw-1" not in response.content.decode()
     assert "Error" not in str(refused)  # no Python class name
+
+
+def test_a_bad_system_code_is_a_field_error_and_nothing_is_saved(admin_client_: Any) -> None:
+    from etl.models import System
+
+    response = admin_client_.post(
+        "/admin/etl/system/add/", {"code": "Amplis", "name": "X", "active": "on", "base_url": "", "command": "[]"}
+    )
+    assert response.status_code == 200
+    assert "code" in response.context["adminform"].form.errors
+    assert not System.objects.filter(name="X").exists()
