@@ -194,3 +194,32 @@ def test_live_page_says_the_session_ended_with_a_link_to_log_in(page: Any, serve
     page.wait_for_selector('[data-role="conn"][data-state="live"]')
     page.click('[data-role="cancel"]')
     page.wait_for_selector('[data-role="job-status"][data-status="cancelled"]', timeout=60_000)
+
+
+def test_cancel_falls_back_to_rest_when_the_socket_is_down(page: Any, server: Server) -> None:
+    import sqlite3
+
+    page.goto(f"{server.url}/console/run/")
+    page.check('input[name=sistemas][value="slowcancel"]')
+    page.fill("#id_data_inicial", "2025-01-15")
+    page.click('[data-role="start"]')
+    page.wait_for_url("**/console/jobs/*/")
+    job_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    wait_for(page, "window.resyncLive && window.resyncLive.lastSeq() >= 5", timeout=60_000)
+    # The network drops and the socket cannot come back.
+    page.evaluate("() => { window.WebSocket = function () { throw new Error('offline'); }; }")
+    page.evaluate("window.resyncLive.socket().close()")
+    wait_for(page, "!window.resyncLive.connected()")
+    page.click('[data-role="cancel"]')
+    page.wait_for_selector('[data-role="notice"]:not([hidden])')
+    assert "Cancelamento solicitado" in page.locator('[data-role="notice"]').inner_text()
+    page.screenshot(path=str(ARTIFACTS / "live-cancel-over-rest-pt-BR.png"))
+    deadline = 60
+    status = ""
+    for _ in range(deadline * 10):
+        with sqlite3.connect(f"file:{server.database}?mode=ro", uri=True, timeout=30) as conn:
+            status = conn.execute("SELECT status FROM etl_job WHERE id = ?", (job_id,)).fetchone()[0]
+        if status == "cancelled":
+            break
+        page.wait_for_timeout(100)
+    assert status == "cancelled"

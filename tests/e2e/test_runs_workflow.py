@@ -61,6 +61,18 @@ def test_run_two_systems_watch_search_cancel_and_rerun_the_failed_one(page: Any,
     assert page.evaluate("window.resyncLive.visibleCount()") < page.evaluate("window.resyncLive.seqs().length")
     page.screenshot(path=str(ARTIFACTS / f"run-search-{language}.png"), full_page=True)
     page.fill('[data-role="search"]', "")
+    wait_for(page, "window.resyncLive.visibleCount() > 100")
+
+    # Scrolling up pauses the view; new lines are counted on a button that resumes following.
+    page.locator('[data-role="viewport"]').evaluate(
+        "el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }"
+    )
+    page.wait_for_selector('[data-role="new-lines"]:not([hidden])', timeout=30_000)
+    assert "↓" in page.locator('[data-role="new-lines"]').inner_text()
+    page.screenshot(path=str(ARTIFACTS / f"run-paused-{language}.png"))
+    page.click('[data-role="new-lines"]')
+    assert page.is_checked('[data-role="follow"]')
+    assert page.locator('[data-role="new-lines"]').is_hidden()
 
     page.click('[data-role="cancel"]')
     page.wait_for_selector('[data-role="job-status"][data-status="cancelled"]', timeout=60_000)
