@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -408,10 +409,23 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(Position)
 class PositionAdmin(admin.ModelAdmin):
-    list_display = ("date", "system", "fund", "asset", "quantity", "price", "value", "job")
+    list_display = ("date", "system", "fund", "asset", "quantity_shown", "price_shown", "value_shown", "job")
     list_filter = ("system", "date")
     search_fields = ("asset", "fund__code")
     list_select_related = ("system", "fund", "job")
+
+    # Figures with the language's separators and thousands grouped ("1.234.567,89" in pt-BR).
+    @admin.display(description=gettext_lazy("quantity"), ordering="quantity")
+    def quantity_shown(self, obj: Position) -> str:
+        return number_format(obj.quantity.normalize(), force_grouping=True)
+
+    @admin.display(description=gettext_lazy("price"), ordering="price")
+    def price_shown(self, obj: Position) -> str:
+        return number_format(obj.price, 4, force_grouping=True)
+
+    @admin.display(description=gettext_lazy("value"), ordering="value")
+    def value_shown(self, obj: Position) -> str:
+        return number_format(obj.value, 2, force_grouping=True)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # positions come from the pipeline

@@ -92,3 +92,25 @@ def test_job_list_costs_the_same_queries_for_5_or_40_jobs(admin_client_: Any, dj
         Job(kind="single", systems=["maps"], created_by=people[n % 5], created_at=now) for n in range(35)
     )
     assert queries_for_the_list() == few
+
+
+def test_positions_show_figures_in_the_operators_number_format(admin_client_: Any, make_system: Any) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from etl.models import Position
+
+    system = make_system("maps")
+    fund = Fund.objects.create(system=system, code="F1")
+    Position.objects.create(
+        system=system,
+        fund=fund,
+        asset="PETR4",
+        quantity=Decimal("1234567"),
+        price=Decimal("12.5"),
+        value=Decimal("15432087.50"),
+        date=dt.date(2025, 1, 15),
+    )
+    html = admin_client_.get("/admin/etl/position/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "1.234.567" in html
+    assert "15.432.087,50" in html
