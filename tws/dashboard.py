@@ -6,11 +6,17 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tws import metrics, selectors
 from tws.models import Alert, Workstation
 
 _CIRCUIT = {0: "closed", 1: "half-open", 2: "open"}
+_CIRCUIT_LABELS = {
+    "closed": gettext_lazy("closed"),
+    "half-open": gettext_lazy("half-open"),
+    "open": gettext_lazy("open"),
+}
 _JOB_STATES = {"ERROR": "down", "ABEND": "down", "HELD": "degraded", "CANCELED": "degraded", "SUCCESSFUL": "ok"}
 
 
@@ -35,16 +41,37 @@ def card() -> dict[str, Any]:
         "permission": "tws.view_jobinplan",
         "state": state,
         "metrics": [
-            {"key": "circuit", "label": _("Circuit"), "value": circuit},
+            {"key": "circuit", "label": _("Circuit"), "value": str(_CIRCUIT_LABELS[circuit])},
             {
                 "key": "last_sync",
                 "label": _("Last sync"),
                 "value": f"{timezone.localtime(last.finished_at):%d/%m %H:%M} ({last.outcome})" if last else "-",
+                "link": "/admin/tws/syncrun/",
             },
-            {"key": "jobs_in_plan", "label": _("Jobs in plan"), "value": counts["total"]},
-            {"key": "errors_today", "label": _("Errors today"), "value": errors_today},
-            {"key": "unlinked", "label": _("Unlinked workstations"), "value": unlinked},
-            {"key": "open_alerts", "label": _("Open alerts"), "value": open_alerts},
+            {
+                "key": "jobs_in_plan",
+                "label": _("Jobs in plan"),
+                "value": counts["total"],
+                "link": "/admin/tws/jobinplan/",
+            },
+            {
+                "key": "errors_today",
+                "label": _("Errors today"),
+                "value": errors_today,
+                "link": "/admin/tws/alert/?kind__exact=job_error",
+            },
+            {
+                "key": "unlinked",
+                "label": _("Unlinked workstations"),
+                "value": unlinked,
+                "link": "/admin/tws/workstation/?link_state__exact=unlinked",
+            },
+            {
+                "key": "open_alerts",
+                "label": _("Open alerts"),
+                "value": open_alerts,
+                "link": "/admin/tws/alert/?acknowledged_at__isempty=1",
+            },
         ],
         "rows": [
             {"label": status, "value": n, "state": _JOB_STATES.get(status, "unknown")}
