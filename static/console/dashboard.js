@@ -156,10 +156,14 @@
     })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {
-        if (!res.ok) { window.alert(res.body.detail || "error"); button.disabled = false; return; }
+        if (!res.ok) {
+          window.alert(interpolate(gettext("Re-run refused: %(reason)s"), { reason: res.body.detail || res.body.code }, true));
+          button.disabled = false;
+          return;
+        }
         window.location.href = "/console/jobs/" + res.body.id + "/";
       })
-      .catch(function () { button.disabled = false; });
+      .catch(function () { window.alert(gettext("The server cannot be reached; try again.")); button.disabled = false; });
   });
 
   var initial = JSON.parse(document.getElementById("rs-dash-data").textContent);
