@@ -320,7 +320,7 @@ class JobAdmin(admin.ModelAdmin):
     actions = ("cancel_jobs", "rerun_jobs")
     readonly_fields = (
         "kind",
-        "systems",
+        "systems_label",
         "options",
         "status_badge",
         "progress",
@@ -331,13 +331,13 @@ class JobAdmin(admin.ModelAdmin):
         "finished_at",
         "heartbeat_at",
         "cancel_requested_at",
-        "duration_seconds",
+        "duration",
         "exit_code",
         "error_summary",
         "hostname",
         "rerun_of",
     )
-    exclude = ("status", "enqueued_at")
+    exclude = ("status", "enqueued_at", "systems", "duration_seconds")
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None

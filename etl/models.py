@@ -129,8 +129,8 @@ class Job(models.Model):
     """One execution: the whole pipeline over some systems, or a single system."""
 
     class Kind(models.TextChoices):
-        PIPELINE = "pipeline", "pipeline"
-        SINGLE = "single", "single"
+        PIPELINE = "pipeline", _("pipeline")
+        SINGLE = "single", _("single")
 
     kind = models.CharField(max_length=10, choices=Kind.choices, verbose_name=_("kind"))
     systems = models.JSONField(default=list, help_text=_("system codes in run order"), verbose_name=_("systems"))

@@ -145,6 +145,11 @@ def test_dashboard_uses_the_full_width_and_its_counts_link_to_filtered_lists(
     content = page.locator("#changelist").bounding_box()
     assert table["width"] <= content["width"] + 1  # every column fits
     page.screenshot(path=str(ARTIFACTS / f"jobs-list-{language}.png"), full_page=True)
+    page.click("#result_list tbody tr th a")  # the job page: read-only, one log view, Re-run and Cancel
+    page.wait_for_selector("#rs-live")
+    assert page.locator("input[name=_save]").count() == 0
+    assert page.locator('[data-role="viewport"]').count() == 1
+    page.screenshot(path=str(ARTIFACTS / f"job-page-{language}.png"), full_page=True)
 
 
 def test_phone_screenshots_of_dashboard_runs_and_live_page(page: Any, server: Server) -> None:
