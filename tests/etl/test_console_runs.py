@@ -105,3 +105,4 @@ def test_rerun_of_only_the_failed_system_from_the_live_page(
     assert new.systems == ["fidc"]
     assert new.rerun_of_id == job.pk
     assert response["Location"] == f"/console/jobs/{new.pk}/"
+    assert f'href="/console/jobs/{job.pk}/"' in admin_client_.get(response["Location"]).content.decode()
