@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AuditConfig(AppConfig):
     name = "audit"
-    verbose_name = "Audit trail"
+    verbose_name = gettext_lazy("Audit trail")
     resync_core_checks = ("audit.workers.core_check",)
     resync_background_services = ("audit.workers.start",)
     resync_shutdown_drains = ("audit.workers.drain",)

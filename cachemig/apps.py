@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class CachemigConfig(AppConfig):
     name = "cachemig"
-    verbose_name = "Feature flags and cache migration"
+    verbose_name = gettext_lazy("Feature flags and cache migration")
     resync_health_components = (
         ("flags", "cachemig.health.check_flags", False),
         ("cache_migration", "cachemig.backends.guard.health_check", False),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 def _enqueue_job(job_id: int) -> None:
@@ -11,7 +12,7 @@ def _enqueue_job(job_id: int) -> None:
 
 class EtlConfig(AppConfig):
     name = "etl"
-    verbose_name = "ETL pipelines"
+    verbose_name = gettext_lazy("ETL pipelines")
     resync_embedded_servers = ("etl.demo.server.run",)
     resync_demo_loaders = ("etl.demo.loader.load",)
     resync_shutdown_drains = ("etl.lifecycle.drain",)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Case, Count, IntegerField, Value, When
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from etl import events
@@ -117,21 +119,47 @@ def dashboard_card() -> dict[str, Any]:
     mean = todays.filter(status=Status.SUCCESS).aggregate(m=Avg("duration_seconds"))["m"]
     running = Job.objects.filter(status=Status.RUNNING).count()
     errors = by_status.get(Status.ERROR, 0)
+    jobs = reverse("admin:etl_job_changelist") if _admin_has_jobs() else ""
+    runs = reverse("etl-console:runs")
     return {
         "id": "etl",
         "title": _("ETL pipelines"),
         "permission": "etl.view_job",
         "state": "degraded" if errors else "ok",
         "metrics": [
-            {"key": "runs_today", "label": _("Runs today"), "value": sum(by_status.values())},
-            {"key": "success_rate", "label": _("Success rate"), "value": "-" if rate is None else f"{rate}%"},
-            {"key": "mean_duration", "label": _("Mean duration"), "value": "-" if mean is None else f"{round(mean)} s"},
-            {"key": "running_now", "label": _("Running now"), "value": running},
+            {
+                "key": "runs_today",
+                "label": _("Runs today"),
+                "value": sum(by_status.values()),
+                "link": f"{jobs}?{urlencode({'created_at__gte': str(today)})}" if jobs else "",
+            },
+            {"key": "success_rate", "label": _("Success rate"), "value": "-" if rate is None else percent(rate)},
+            {"key": "mean_duration", "label": _("Mean duration"), "value": duration_text(mean)},
+            {"key": "running_now", "label": _("Running now"), "value": running, "link": f"{runs}?status=running"},
         ],
         "chart": {"kind": "stacked_bars", "title": _("Executions per day (14 days)"), **executions_per_day(days=14)},
         "activity": recent_activity(),
-        "link": reverse("admin:etl_job_changelist") if _admin_has_jobs() else "",
+        "link": jobs,
     }
+
+
+def percent(value: float) -> str:
+    """Return ``value`` as a percentage in the active language's number format ("55,6%" in pt-BR)."""
+    return f"{number_format(value, 1)}%"
+
+
+def duration_text(seconds: float | None) -> str:
+    """Return ``seconds`` as operators read it: "1 min 05 s" ("-" when unknown)."""
+    if seconds is None:
+        return "-"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+    if minutes:
+        return _("%(m)d min %(s)02d s") % {"m": minutes, "s": secs}
+    return _("%(s)d s") % {"s": secs}
 
 
 def _admin_has_jobs() -> bool:
@@ -158,3 +186,19 @@ def job_panel(*, job_id: int) -> dict[str, Any] | None:
     """Return the job the live panel of job ``job_id`` starts from, shaped as the API shapes it (None if absent)."""
     job = Job.objects.select_related("created_by").prefetch_related("steps__system").filter(pk=job_id).first()
     return None if job is None else job_detail_out(job)
+
+
+def runs_index(*, status: str = "", system: str = "") -> Any:
+    """Return the jobs of the runs index: running and pending first, then the most recent."""
+    qs = Job.objects.select_related("created_by").annotate(
+        active=Case(
+            When(status__in=(Status.RUNNING, Status.PENDING), then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if system:
+        qs = qs.filter(steps__system__code=system)
+    return qs.order_by("active", "-created_at", "-id")

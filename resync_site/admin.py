@@ -7,13 +7,16 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from resync_site.models import ApiToken
 from resync_site.services import token_create, token_revoke
 
 admin.site.site_header = "Resync"
 admin.site.site_title = "Resync"
-admin.site.index_title = "Operations"
+admin.site.index_title = gettext_lazy("Operations")
+admin.site.site_url = "/console/"
 
 
 @admin.register(ApiToken)
@@ -34,7 +37,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         token, raw = token_create(user=obj.user, name=obj.name, acting_user=request.user)
         obj.pk, obj.prefix, obj.digest, obj.created_at = token.pk, token.prefix, token.digest, token.created_at
         obj._state.adding = False
-        messages.warning(request, f"Copy this token now; it is not shown again: {raw}")
+        messages.warning(request, _("Copy this token now; it is not shown again: %(token)s") % {"token": raw})
 
     def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
         token_revoke(token=obj, acting_user=request.user)
@@ -43,8 +46,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             token_revoke(token=token, acting_user=request.user)
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=gettext_lazy("Revoke selected tokens"))
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
             token_revoke(token=token, acting_user=request.user)
-        self.message_user(request, f"{queryset.count()} token(s) revoked.")
+        count = queryset.count()
+        self.message_user(request, ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", count) % {"n": count})

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class ResyncSiteConfig(AppConfig):
     name = "resync_site"
-    verbose_name = "Resync platform"
+    verbose_name = gettext_lazy("Resync platform")
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

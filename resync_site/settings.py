@@ -271,7 +271,8 @@ LOGIN_URL = "/admin/login/"
 
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [BASE_DIR / "resync_site" / "locale"]  # the one catalogue of the project (makemessages writes here)
+FORMAT_MODULE_PATH = ["resync_site.formats"]  # compact dates and times in lists (resync_site/formats/)
 TIME_ZONE = "America/Sao_Paulo"  # display; storage is UTC (USE_TZ)
 USE_I18N = True
 USE_TZ = True

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from resync_site import views
 from resync_site.api import api
@@ -16,6 +17,7 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["resync_site"]), name="javascript-catalog"),
     path("console/", include("etl.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext as _
 
 from tws import metrics, selectors
 from tws.admin_jobs import JobWorkbench, short_time
@@ -22,13 +23,13 @@ from tws.services import alert_acknowledge, connection_delete, connection_save, 
 class TWSConnectionForm(forms.ModelForm):
     """The connection form: the password can be replaced, never read back."""
 
-    base_url = forms.URLField(label="Base URL", assume_scheme="https", max_length=300)
+    base_url = forms.URLField(label=gettext_lazy("Base URL"), assume_scheme="https", max_length=300)
     new_password = forms.CharField(
-        label="Password",
+        label=gettext_lazy("Password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only: leave empty to keep the stored password.",
+        help_text=gettext_lazy("Write-only: leave empty to keep the stored password."),
     )
 
     class Meta:
@@ -43,7 +44,7 @@ class TWSConnectionAdmin(admin.ModelAdmin):
     actions = ["test_connection"]
     change_list_template = "admin/tws/twsconnection/change_list.html"
 
-    @admin.display(boolean=True, description="password set")
+    @admin.display(boolean=True, description=gettext_lazy("password set"))
     def password_set(self, obj: TWSConnection) -> bool:
         return bool(obj.password_sealed)
 
@@ -69,7 +70,7 @@ class TWSConnectionAdmin(admin.ModelAdmin):
         for conn in queryset:
             connection_delete(acting_user=request.user, connection=conn)
 
-    @admin.action(description="Test connection")
+    @admin.action(description=gettext_lazy("Test connection"))
     def test_connection(self, request: HttpRequest, queryset: QuerySet[TWSConnection]) -> None:
         for conn in queryset:
             ok, detail = connection_test(connection=conn)
@@ -268,11 +269,11 @@ class AlertAdmin(ReadOnlyAdmin):
     search_fields = ["target", "message"]
     actions = ["acknowledge"]
 
-    @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
+    @admin.action(description=gettext_lazy("Acknowledge selected alerts"), permissions=["acknowledge"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         for alert in queryset.filter(acknowledged_at__isnull=True):
             alert_acknowledge(alert_id=alert.pk, acting_user=request.user)
-        self.message_user(request, "Alerts acknowledged.", messages.SUCCESS)
+        self.message_user(request, _("Alerts acknowledged."), messages.SUCCESS)
 
     def has_acknowledge_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("tws.acknowledge_alert"))

@@ -4,11 +4,12 @@ from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.translation import gettext_lazy
 
 
 class TwsConfig(AppConfig):
     name = "tws"
-    verbose_name = "Workload scheduler (TWS)"
+    verbose_name = gettext_lazy("Workload scheduler (TWS)")
     resync_embedded_servers = ("tws.simulator.run",)
     resync_health_components = (("tws", "tws.health.check", False),)
     resync_demo_loaders = ("tws.demo.load",)

@@ -8,11 +8,17 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tws import metrics, selectors
 from tws.models import Alert, Workstation
 
 _CIRCUIT = {0: "closed", 1: "half-open", 2: "open"}
+_CIRCUIT_LABELS = {
+    "closed": gettext_lazy("closed"),
+    "half-open": gettext_lazy("half-open"),
+    "open": gettext_lazy("open"),
+}
 _JOB_STATES = {"ERROR": "down", "ABEND": "down", "HELD": "degraded", "CANCELED": "degraded", "SUCCESSFUL": "ok"}
 
 
@@ -83,11 +89,12 @@ def card() -> dict[str, Any]:
         "permission": "tws.view_jobinplan",
         "state": state,
         "metrics": [
-            {"key": "circuit", "label": _("Circuit"), "value": circuit},
+            {"key": "circuit", "label": _("Circuit"), "value": str(_CIRCUIT_LABELS[circuit])},
             {
                 "key": "last_sync",
                 "label": _("Last sync"),
                 "value": f"{timezone.localtime(last.finished_at):%d/%m %H:%M} ({last.outcome})" if last else "-",
+                "link": "/admin/tws/syncrun/",
             },
             {"key": "jobs_in_plan", "label": _("Jobs in plan"), "value": counts["total"], "url": jobs},
             {

@@ -42,6 +42,15 @@ def _authenticate(request: web.Request, system: str) -> str:
     return account
 
 
+async def login(request: web.Request) -> web.Response:
+    """Answer a login check: 200 with the account when the credential is good, 401/403 with the reason."""
+    system = request.match_info["system"]
+    if system not in SYSTEMS:
+        raise web.HTTPNotFound(text=f"unknown system {system}")
+    account = _authenticate(request, system)
+    return web.json_response({"ok": True, "system": system, "account": account})
+
+
 def _request(request: web.Request) -> tuple[str, str, dt.date]:
     system = request.match_info["system"]
     if system not in SYSTEMS:
@@ -85,6 +94,7 @@ def _delayed(delay_seconds: float) -> Middleware:
 def make_app(*, delay_seconds: float = 0.0) -> web.Application:
     """Return the demo reports application (each answer ``delay_seconds`` late: a slow source)."""
     app = web.Application(middlewares=[_delayed(delay_seconds)] if delay_seconds > 0 else [])
+    app.router.add_get("/{system}/login", login)
     app.router.add_get("/{system}/positions.csv", positions)
     app.router.add_get("/{system}/report.pdf", pdf)
     app.router.add_get("/{system}/report.xlsx", xlsx)

@@ -151,16 +151,21 @@ def run_system(system: str, start: dt.date, end: dt.date, folders: dict[str, Pat
                     rows.extend(found)
                 done += 1
                 progress(system, done * 100 // total, f"{done}/{total} arquivos")
+    unknown: dict[str, int] = {}
     if options.get("carregar_posicoes", True) and os.environ.get("ETL_POSITIONS_FILE"):
         loaded = hand_over_positions(system, rows)
         emit("INFO", system, f"{loaded} posições validadas, entregues ao worker para carga")
     elif options.get("carregar_posicoes", True):
-        loaded = load_positions(system, rows)
+        loaded, unknown = load_positions(system, rows)
         emit("INFO", system, f"{loaded} posições carregadas no portfólio")
+        for code, count in sorted(unknown.items()):
+            emit("WARNING", system, f"fundo não configurado {code}: {count} posições ignoradas (cadastre-o em Fundos)")
     else:
         loaded = 0
         emit("INFO", system, "carga de posições desativada nas opções")
-    progress(system, 100, "concluído")
+    progress(
+        system, 100, f"concluído; fundos não configurados: {', '.join(sorted(unknown))}" if unknown else "concluído"
+    )
     return loaded
 
 
@@ -188,8 +193,11 @@ def hand_over_positions(system: str, rows: list[PositionRow]) -> int:
     return len(rows)
 
 
-def load_positions(system: str, rows: list[PositionRow]) -> int:
-    """Load ``rows`` into the portfolio directly (the pipeline run by hand, with the database in its settings)."""
+def load_positions(system: str, rows: list[PositionRow]) -> tuple[int, dict[str, int]]:
+    """Load ``rows`` into the portfolio directly (the pipeline run by hand, with the database in its settings).
+
+    Return how many were loaded and, per fund nobody configured, how many rows were left out.
+    """
     _django()
     from etl.services.positions import positions_load
 

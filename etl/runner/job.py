@@ -80,6 +80,7 @@ class StepRun:
         # Bytes of each spool whose lines are in the batch or stored: stored with the batch, so a crash
         # recovery ingests exactly the lines after them.
         self.offsets: dict[str, int] = dict.fromkeys(jobfiles.STREAMS, 0)
+        self.warnings: collections.deque[str] = collections.deque(maxlen=5)
 
 
 class JobRunner:
@@ -203,13 +204,18 @@ class JobRunner:
             run.offsets[stream] += total + 1
         text = redact_text(protocol.decode(raw, total, self.max_bytes))
         parsed = protocol.parse(text, run.plan.system)
-        run.lines += 1
         if parsed.progress >= 0:
-            run.explicit_progress, run.progress, run.status_text = True, parsed.progress, text
-        elif not run.explicit_progress:
+            # A [PROGRESS] marker drives the bar and the step message; it is not a log line.
+            run.explicit_progress, run.progress = True, parsed.progress
+            run.status_text = parsed.message or f"{parsed.progress}%"
+            return
+        run.lines += 1
+        if not run.explicit_progress:
             run.progress = protocol.estimate_progress(run.lines, run.plan.typical_lines)
         if parsed.level in ("ERROR", "CRITICAL"):
             run.errors.append(parsed.message[:500])
+        elif parsed.level == "WARNING":
+            run.warnings.append(parsed.message[:500])
         run.tail.append(parsed.message[:500])
         run.batch.append((run.seq, self._now(), parsed.level, parsed.system, parsed.message))
         run.seq += 1
@@ -314,6 +320,8 @@ class JobRunner:
         if status == Status.ERROR and not summary:
             lines = list(run.errors) or list(run.tail)
             summary = f"exit code {exit_code}" + (": " + " | ".join(lines) if lines else "")
+        elif status == Status.SUCCESS and not summary and run.warnings:
+            summary = " | ".join(run.warnings)  # a success with warnings says so on the run
         await self._db(
             services.step_finish,
             step_id=plan.step_id,
@@ -350,9 +358,17 @@ class JobRunner:
             await self._flush(run)
             return Status.ERROR, message
         if loaded is not None:
-            text = f"[INFO] [{run.plan.system.upper()}] {loaded} posições carregadas no portfólio"
-            self._on_line(run, text.encode(), 0)
+            count, unknown = loaded
+            tag = f"[{run.plan.system.upper()}]"
+            self._on_line(run, f"[INFO] {tag} {count} posições carregadas no portfólio".encode(), 0)
+            for code, rows in sorted(unknown.items()):
+                warning = (
+                    f"[WARNING] {tag} fundo não configurado {code}: {rows} posições ignoradas (cadastre-o em Fundos)"
+                )
+                self._on_line(run, warning.encode(), 0)
             await self._flush(run)
+            if unknown:
+                return Status.SUCCESS, f"fundos não configurados: {', '.join(sorted(unknown))}"
         return Status.SUCCESS, ""
 
     def _stopped_outcome(self) -> tuple[str, int | None, str]:
@@ -401,7 +417,7 @@ class JobRunner:
             await asyncio.wait_for(proc.wait(), 5)
 
 
-def _positions_load_handed(plan: StepPlan, job_id: int) -> int | None:
+def _positions_load_handed(plan: StepPlan, job_id: int) -> tuple[int, dict[str, int]] | None:
     """Load the positions step ``plan`` handed over; return how many (None when it handed none)."""
     if not plan.positions_file.exists():
         return None  # a configured command, or loading switched off in the options

@@ -37,7 +37,8 @@ def parse(text: str, current_system: str) -> ParsedLine:
             return ParsedLine(level, match.group(2).lower(), match.group(3))
         match = _PROGRESS.match(text)
         if match:
-            return ParsedLine("INFO", match.group(1).lower(), text, min(int(match.group(2)), 100))
+            # The text after the percentage is the step's status message, not a log line.
+            return ParsedLine("INFO", match.group(1).lower(), match.group(3), min(int(match.group(2)), 100))
     return ParsedLine("INFO", current_system, text)
 
 

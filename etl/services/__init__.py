@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from etl.services.credentials import credential_delete, credential_save, credentials_reencrypt, credentials_save_many
-from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun
+from etl.services.credentials import (
+    ConnectionCheck,
+    credential_delete,
+    credential_save,
+    credential_test,
+    credential_validate,
+    credentials_reencrypt,
+    credentials_save_many,
+)
+from etl.services.jobs import job_cancel, job_claim, job_execute, job_finish, job_heartbeat, job_rerun, job_rerun_failed
 from etl.services.positions import positions_load
 from etl.services.reaping import job_reap, job_requeue, jobs_reap
 from etl.services.retention import log_lines_purge
@@ -23,8 +31,11 @@ from etl.services.systems import (
 from etl.services.workers import job_enqueue
 
 __all__ = [
+    "ConnectionCheck",
     "credential_delete",
     "credential_save",
+    "credential_test",
+    "credential_validate",
     "credentials_reencrypt",
     "credentials_save_many",
     "folder_prepare",
@@ -41,6 +52,7 @@ __all__ = [
     "job_reap",
     "job_requeue",
     "job_rerun",
+    "job_rerun_failed",
     "jobs_reap",
     "log_lines_purge",
     "path_delete",

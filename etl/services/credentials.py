@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from django.db import transaction
 from django.utils import timezone
 
 import audit
 from core import keyring
+from core.redaction import redact_text
 from etl import catalog
 from etl.exceptions import InvalidInput
 from etl.models import SYSTEM_CODE, Credential, System
@@ -26,6 +29,26 @@ def _validate_url(url: str) -> str:
     return url
 
 
+def credential_validate(*, system: System, subaccount: str, url: str, username: str, password: str | None) -> str:
+    """Check a credential before anything is written; return its clean URL or raise naming the field.
+
+    ``password=None`` means "keep the stored one", which only a stored credential has.
+    """
+    catalog.validate_subaccount(system.code, subaccount)
+    clean_text("username", username, model=Credential, column="username")
+    if not username.strip():
+        raise InvalidInput("username", "is required")
+    clean_url = _validate_url(clean_text("url", url.strip(), model=Credential, column="url"))
+    if (
+        password is None
+        and not Credential.objects.filter(system=system, subaccount=subaccount).exclude(password_sealed="").exists()
+    ):
+        raise InvalidInput("password", "is required for a new credential")
+    if password is not None and not password:
+        raise InvalidInput("password", "must not be empty")
+    return clean_url
+
+
 @transaction.atomic
 def credential_save(
     *,
@@ -38,19 +61,11 @@ def credential_save(
 ) -> Credential:
     """Store the credential of a system (sub-account); ``password=None`` keeps the stored one."""
     system = _system(system_id)
-    catalog.validate_subaccount(system.code, subaccount)
-    clean_text("username", username, model=Credential, column="username")
-    if not username.strip():
-        raise InvalidInput("username", "is required")
-    clean_url = _validate_url(clean_text("url", url.strip(), model=Credential, column="url"))
+    clean_url = credential_validate(system=system, subaccount=subaccount, url=url, username=username, password=password)
     credential = Credential.objects.select_for_update().filter(system=system, subaccount=subaccount).first()
     created = credential is None
     if credential is None:
         credential = Credential(system=system, subaccount=subaccount)
-    if password is None and not credential.password_sealed:
-        raise InvalidInput("password", "is required for a new credential")
-    if password is not None and not password:
-        raise InvalidInput("password", "must not be empty")
     credential.url, credential.username = clean_url, username.strip()
     changed_password = password is not None
     if password is not None:
@@ -169,3 +184,46 @@ def credential_delete(*, credential_id: int, acting_user: Any) -> None:
         data={"system": credential.system.code, "subaccount": credential.subaccount},
     )
     credential.delete()
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """The answer of a system to a login with a stored credential (never the secret)."""
+
+    ok: bool
+    url: str
+    status: int | None  # HTTP status, None when the server could not be reached
+    reason: str  # the system's own words, or why it could not be reached
+
+
+def credential_test(*, credential_id: int, acting_user: Any, timeout: float = 10.0) -> ConnectionCheck:
+    """Log in to the system's URL with stored credential ``credential_id`` and report the answer (audited)."""
+    credential = Credential.objects.select_related("system").filter(pk=credential_id).first()
+    if credential is None:
+        raise InvalidInput("credential", f"credential {credential_id} not found")
+    base = (credential.url or credential.system.base_url).rstrip("/")
+    if not base or not credential.password_is_set:
+        raise InvalidInput("credential", "has no URL or no password to test")
+    url = f"{base}/{credential.system.code}/login"
+    params = {"conta": credential.subaccount} if credential.subaccount else {}
+    try:
+        answer = httpx.get(
+            url, params=params, auth=(credential.username, credential_password(credential)), timeout=timeout
+        )
+    except httpx.HTTPError as exc:
+        check = ConnectionCheck(False, url, None, redact_text(str(exc)) or "no answer")
+    else:
+        reason = "" if answer.is_success else redact_text(answer.text.strip()[:300])
+        check = ConnectionCheck(answer.is_success, url, answer.status_code, reason or answer.reason_phrase)
+    audit.record(
+        "credential.test",
+        actor=acting_user,
+        target=f"credential:{credential.pk}",
+        data={
+            "system": credential.system.code,
+            "subaccount": credential.subaccount,
+            "ok": check.ok,
+            "status": check.status,
+        },
+    )
+    return check

@@ -137,7 +137,13 @@ def _create(
         "job.rerun" if rerun_of else "job.execute",
         actor=acting_user,
         target=f"job:{job.pk}",
-        data={"kind": kind, "systems": job.systems, "options": options, "rerun_of": rerun_of.pk if rerun_of else None},
+        data={
+            "kind": kind,
+            "systems": job.systems,
+            "options": options,
+            "rerun_of": rerun_of.pk if rerun_of else None,
+            "partial": rerun_of is not None and job.systems != rerun_of.systems,
+        },
     )
     events.publish(
         job.pk,
@@ -158,18 +164,41 @@ def job_execute(*, systems: list[str], options: dict[str, Any], acting_user: Any
     return _create(kind=kind, systems=locked, options=clean, acting_user=acting_user, rerun_of=None)
 
 
-@transaction.atomic
-def job_rerun(*, job_id: int, acting_user: Any) -> Job:
-    """Create a new job with the options of finished job ``job_id``, linked to it."""
+def _finished_job(job_id: int) -> Job:
     source = Job.objects.filter(pk=job_id).first()
     if source is None:
         raise JobNotFound(f"job {job_id} not found")
     if source.status not in FINAL_STATUSES:
         raise JobStateConflict(f"job {job_id} is {source.status}; only finished jobs can be re-run")
-    locked = _locked_systems(list(source.systems))
+    return source
+
+
+def _rerun(source: Job, codes: list[str], acting_user: Any) -> Job:
+    locked = _locked_systems(codes)
     _check_credentials(locked)
     clean = validate_options(dict(source.options))
     return _create(kind=source.kind, systems=locked, options=clean, acting_user=acting_user, rerun_of=source)
+
+
+@transaction.atomic
+def job_rerun(*, job_id: int, acting_user: Any) -> Job:
+    """Create a new job with the options of finished job ``job_id``, linked to it."""
+    source = _finished_job(job_id)
+    return _rerun(source, list(source.systems), acting_user)
+
+
+@transaction.atomic
+def job_rerun_failed(*, job_id: int, acting_user: Any) -> Job:
+    """Create a new job over only the systems of finished job ``job_id`` that failed or were cancelled."""
+    source = _finished_job(job_id)
+    codes = list(
+        source.steps.filter(status__in=(Status.ERROR, Status.CANCELLED))
+        .order_by("order")
+        .values_list("system__code", flat=True)
+    )
+    if not codes:
+        raise JobStateConflict(f"job {job_id} has no failed or cancelled system to re-run")
+    return _rerun(source, codes, acting_user)
 
 
 @transaction.atomic

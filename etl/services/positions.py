@@ -27,15 +27,23 @@ def _position(raw: Mapping[str, Any]) -> tuple[str, str, Decimal, Decimal, Decim
 
 
 @transaction.atomic
-def positions_load(*, system_code: str, rows: Iterable[Mapping[str, Any]], job_id: int | None) -> int:
-    """Replace the positions of ``system_code`` on the dates of ``rows`` with ``rows``; return how many."""
+def positions_load(
+    *, system_code: str, rows: Iterable[Mapping[str, Any]], job_id: int | None
+) -> tuple[int, dict[str, int]]:
+    """Replace the positions of ``system_code`` on the dates of ``rows`` with those of configured funds.
+
+    Return how many were loaded and, per fund nobody configured, how many rows were left out: funds
+    are created only by people, through the services, never behind the operator's back.
+    """
     parsed = [_position(r) for r in rows]
     target = System.objects.get(code=system_code)
     funds = {f.code: f for f in Fund.objects.filter(system=target)}
-    for code in sorted({p[0] for p in parsed} - set(funds)):
-        funds[code] = Fund.objects.create(system=target, code=code, name=code)
+    unknown: dict[str, int] = {}
+    for row in parsed:
+        if row[0] not in funds:
+            unknown[row[0]] = unknown.get(row[0], 0) + 1
     Position.objects.filter(system=target, date__in={p[5] for p in parsed}).delete()
-    merged = {(p[0], p[1], p[5]): p for p in parsed}
+    merged = {(p[0], p[1], p[5]): p for p in parsed if p[0] in funds}
     Position.objects.bulk_create(
         [
             Position(
@@ -51,4 +59,4 @@ def positions_load(*, system_code: str, rows: Iterable[Mapping[str, Any]], job_i
             for fund, asset, quantity, price, value, date in merged.values()
         ]
     )
-    return len(merged)
+    return len(merged), unknown

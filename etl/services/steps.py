@@ -6,11 +6,12 @@ import functools
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Avg
 from django.utils import timezone
 
 from etl import events
 from etl.metrics import LOG_LINES_TOTAL
-from etl.models import JobStep, LogLine, Status
+from etl.models import Job, JobStep, LogLine, Status
 from etl.services.workers import HOSTNAME
 
 Row = tuple[int, datetime, str, str, str]  # seq, timestamp, level, system, message
@@ -58,6 +59,7 @@ def step_lines_append(
     if spool_offsets is not None:  # in the lines' transaction: a recovery never stores a line twice
         changes["spool_offsets"] = spool_offsets
     JobStep.objects.filter(pk=step_id).update(**changes)
+    _job_progress_update(job_id)
     messages = [
         events.log_message(job_id=job_id, seq=seq, level=level, system=system, message=message, timestamp=ts)
         for seq, ts, level, system, message in rows
@@ -83,9 +85,16 @@ def step_finish(
     step.progress = 100 if status == Status.SUCCESS else progress
     step.duration_seconds = (now - step.started_at).total_seconds() if step.started_at else None
     step.save()
+    _job_progress_update(step.job_id)
     events.publish(
         step.job_id,
         events.status_message(
             job_id=step.job_id, system=step.system.code, status=status, progress=step.progress, message=summary[:200]
         ),
     )
+
+
+def _job_progress_update(job_id: int) -> None:
+    # A job is as far along as its steps on average: two systems, one done and one at half, is 75 %.
+    mean = JobStep.objects.filter(job_id=job_id).aggregate(m=Avg("progress"))["m"]
+    Job.objects.filter(pk=job_id).update(progress=round(mean or 0))

@@ -21,6 +21,15 @@ def _system(system_id: int | str, *, lock: bool = False) -> System:
     return system_get(system_id=system_id, queryset=System.objects.select_for_update() if lock else None)
 
 
+def system_validate(*, code: str, name: str = "", base_url: str = "", command_name: str | None = None) -> None:
+    """Check a system's fields before anything is written, or raise naming the field."""
+    clean_system_code("code", code)
+    clean_text("name", name, model=System, column="name")
+    clean_text("base_url", base_url, model=System, column="base_url")
+    if command_name and command_name not in conf.commands():
+        raise InvalidInput("command_name", f"must be one of the commands in ETL_COMMANDS: {sorted(conf.commands())}")
+
+
 @transaction.atomic
 def system_save(
     *,
@@ -32,11 +41,7 @@ def system_save(
     acting_user: Any,
 ) -> System:
     """Create or update system ``code`` (its options start at the system's defaults)."""
-    clean_system_code("code", code)
-    clean_text("name", name, model=System, column="name")
-    clean_text("base_url", base_url, model=System, column="base_url")
-    if command_name and command_name not in conf.commands():
-        raise InvalidInput("command_name", f"must be one of the commands in ETL_COMMANDS: {sorted(conf.commands())}")
+    system_validate(code=code, name=name, base_url=base_url, command_name=command_name)
     system, created = System.objects.select_for_update().get_or_create(
         code=code, defaults={"name": name, "options": catalog.default_options(code)}
     )

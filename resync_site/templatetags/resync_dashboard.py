@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -23,3 +24,17 @@ def chart_max(chart: dict[str, Any]) -> int:
     series = chart.get("series", [])
     totals = [sum(values) for values in zip(*(s["values"] for s in series), strict=False)] if series else []
     return max([1, *totals])
+
+
+STATE_LABELS = {
+    "ok": gettext_lazy("ok"),
+    "degraded": gettext_lazy("degraded"),
+    "down": gettext_lazy("down"),
+    "unknown": gettext_lazy("unknown"),
+}
+
+
+@register.filter
+def state_label(state: str) -> str:
+    """Return the operator's word for a card state."""
+    return str(STATE_LABELS.get(state, state))

@@ -1,6 +1,23 @@
 /* Operations dashboard: stacked 14-day chart (inline SVG), periodic refresh from /api/dashboard, re-run buttons. */
 (function () {
   "use strict";
+  var gettext = window.gettext || function (text) { return text; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\((\w+)\)s/g, function (m, key) { return String(obj[key]); });
+  };
+  var LABELS = {
+    ok: gettext("ok"), degraded: gettext("degraded"), down: gettext("down"), unknown: gettext("unknown"),
+    pending: gettext("pending"), running: gettext("running"), success: gettext("success"),
+    error: gettext("error"), cancelled: gettext("cancelled")
+  };
+  function stateLabel(state) { return LABELS[state] || String(state); }
+  function lang() { return document.documentElement.lang || undefined; }
+  function duration(seconds) {
+    var s = Math.round(seconds), m = Math.floor(s / 60), sec = s % 60;
+    if (m >= 60) return interpolate(gettext("%(h)s h %(m)s min"), { h: Math.floor(m / 60), m: ("0" + (m % 60)).slice(-2) }, true);
+    if (m) return interpolate(gettext("%(m)s min %(s)s s"), { m: m, s: ("0" + sec).slice(-2) }, true);
+    return interpolate(gettext("%(s)s s"), { s: sec }, true);
+  }
 
   var root = document.getElementById("rs-dash");
   if (!root) return;
@@ -46,7 +63,7 @@
         r.setAttribute("height", h);
         r.setAttribute("fill", COLORS[s.status] || "#607d8b");
         var t = document.createElementNS(SVG, "title");
-        t.textContent = day + " " + s.status + ": " + v;
+        t.textContent = new Date(day + "T12:00:00Z").toLocaleDateString(lang(), { timeZone: "UTC" }) + " " + stateLabel(s.status) + ": " + v.toLocaleString(lang());
         r.appendChild(t);
         svg.appendChild(r);
       });
@@ -63,12 +80,12 @@
     });
     var axis = document.createElementNS(SVG, "text");
     axis.setAttribute("x", 2); axis.setAttribute("y", 10); axis.setAttribute("font-size", "10");
-    axis.setAttribute("fill", "currentColor"); axis.textContent = String(max);
+    axis.setAttribute("fill", "currentColor"); axis.textContent = max.toLocaleString(lang());
     svg.appendChild(axis);
     box.appendChild(svg);
     var legend = el("div", { "class": "rs-legend" });
     series.forEach(function (s) {
-      var item = el("span", {}, s.status);
+      var item = el("span", {}, stateLabel(s.status));
       var sw = el("i"); sw.style.background = COLORS[s.status] || "#607d8b";
       item.prepend(sw);
       legend.appendChild(item);
@@ -81,9 +98,9 @@
     var link = el("a", { href: a.url }, a.job_id);
     var td = el("td"); td.appendChild(link); tr.appendChild(td);
     tr.appendChild(el("td", {}, a.systems));
-    var st = el("td"); st.appendChild(el("span", { "class": "rs-badge", "data-status": a.status }, String(a.status).toUpperCase()));
+    var st = el("td"); st.appendChild(el("span", { "class": "rs-badge", "data-status": a.status }, stateLabel(a.status).toUpperCase()));
     tr.appendChild(st);
-    tr.appendChild(el("td", { "class": "rs-hide-sm" }, a.duration_seconds == null ? "-" : a.duration_seconds + " s"));
+    tr.appendChild(el("td", { "class": "rs-hide-sm" }, a.duration_seconds == null ? "-" : duration(a.duration_seconds)));
     tr.appendChild(el("td", { "class": "rs-hide-sm" }, a.by));
     var act = el("td");
     if (a.rerunnable && canRerun) act.appendChild(el("button", { type: "button", "class": "button", "data-rerun": a.job_id }, root.dataset.labelRerun));
@@ -96,10 +113,12 @@
       var box = root.querySelector('[data-card="' + CSS.escape(card.id) + '"]');
       if (!box) return;
       var badge = box.querySelector("h2 .rs-badge");
-      if (badge) { badge.dataset.status = card.state; badge.textContent = String(card.state).toUpperCase(); }
+      if (badge) { badge.dataset.status = card.state; badge.textContent = stateLabel(card.state).toUpperCase(); }
       (card.metrics || []).forEach(function (m) {
         var dd = box.querySelector('[data-metric="' + CSS.escape(m.key) + '"] dd');
-        if (dd) (dd.querySelector("a") || dd).textContent = m.value;  // keep the count's link
+        if (!dd) return;
+        var target = dd.querySelector("a") || dd;
+        target.textContent = typeof m.value === "number" ? m.value.toLocaleString(lang()) : m.value;
       });
       var chartBox = box.querySelector("[data-chart]");
       if (chartBox && card.chart) drawChart(chartBox, card.chart);
@@ -107,7 +126,11 @@
       if (body && card.activity) body.replaceChildren.apply(body, card.activity.map(activityRow));
     });
     var stamp = root.querySelector('[data-role="updated"]');
-    if (stamp) stamp.textContent = root.dataset.labelUpdated + " " + new Date().toLocaleTimeString();
+    if (stamp) {
+      var zone = root.dataset.timeZone;
+      stamp.textContent = root.dataset.labelUpdated + " " +
+        new Date().toLocaleTimeString(lang(), zone ? { timeZone: zone } : {}) + (zone ? " (" + zone + ")" : "");
+    }
   }
 
   function refresh() {
@@ -133,10 +156,14 @@
     })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {
-        if (!res.ok) { window.alert(res.body.detail || "error"); button.disabled = false; return; }
+        if (!res.ok) {
+          window.alert(interpolate(gettext("Re-run refused: %(reason)s"), { reason: res.body.detail || res.body.code }, true));
+          button.disabled = false;
+          return;
+        }
         window.location.href = "/console/jobs/" + res.body.id + "/";
       })
-      .catch(function () { button.disabled = false; });
+      .catch(function () { window.alert(gettext("The server cannot be reached; try again.")); button.disabled = false; });
   });
 
   var initial = JSON.parse(document.getElementById("rs-dash-data").textContent);

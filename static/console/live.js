@@ -4,6 +4,15 @@
 
   var root = document.getElementById("rs-live");
   if (!root) return;
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, n) { return n === 1 ? one : many; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\((\w+)\)s/g, function (m, key) { return String(obj[key]); });
+  };
+  var STATUS_LABELS = {
+    PENDING: gettext("PENDING"), RUNNING: gettext("RUNNING"), SUCCESS: gettext("SUCCESS"),
+    ERROR: gettext("ERROR"), CANCELLED: gettext("CANCELLED")
+  };
   var config = JSON.parse(document.getElementById("rs-live-config").textContent);
   var jobId = config.id;
   var ROW = 18; // px per row; must match .rs-log-row in console.css
@@ -13,6 +22,7 @@
   function $(role) { return root.querySelector('[data-role="' + role + '"]'); }
   var viewport = $("viewport"), spacer = $("spacer"), rowsEl = $("rows"), countEl = $("count");
   var followBox = $("follow"), systemSel = $("system"), notice = $("notice"), connEl = $("conn");
+  var searchBox = $("search"), newLinesBtn = $("new-lines");
 
   // --- state ---------------------------------------------------------------------
   var lines = [];        // every line received, in seq order
@@ -20,15 +30,32 @@
   var lastSeq = 0;       // highest seq received: the resume point
   var levels = { DEBUG: true, INFO: true, WARNING: true, ERROR: true, CRITICAL: true };
   var system = "";
+  var needle = "";       // lower-cased search text
   var follow = true;
+  var unseen = 0;        // lines that arrived (and pass the filters) while the view was paused
   var finished = !!FINAL[String(config.status).toUpperCase()];
   var startedAt = config.started_at ? Date.parse(config.started_at) : null;
   var finishedAt = config.finished_at ? Date.parse(config.finished_at) : null;
   var completed = false; // job_complete received on this page: the stream is whole
   var socket = null, attempts = 0, reconnectTimer = null, renderQueued = false;
 
+  // Times are shown in the console's zone (TIME_ZONE), as the server shows them, not the browser's.
+  var clockFormat = null;
+  try {
+    clockFormat = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZone: root.dataset.timeZone || undefined
+    });
+  } catch (e) { clockFormat = null; }
+  function clock(stamp) {
+    if (!stamp) return "";
+    var when = new Date(stamp);
+    if (!clockFormat || isNaN(when.getTime())) return String(stamp).slice(11, 19);
+    return clockFormat.format(when);
+  }
+
   function passes(line) {
-    return levels[line.level] !== false && (!system || line.sistema_id === system);
+    return levels[line.level] !== false && (!system || line.sistema_id === system) &&
+      (!needle || String(line.mensagem).toLowerCase().indexOf(needle) >= 0);
   }
 
   function addLines(batch) {
@@ -38,10 +65,10 @@
       if (line.seq <= lastSeq) continue; // duplicate of something already shown
       lastSeq = line.seq;
       lines.push(line);
-      if (passes(line)) visible.push(lines.length - 1);
+      if (passes(line)) { visible.push(lines.length - 1); if (!follow) unseen++; }
       added++;
     }
-    if (added) scheduleRender();
+    if (added) { showUnseen(); scheduleRender(); }
   }
 
   function refilter() {
@@ -75,7 +102,7 @@
       seq.textContent = line.seq;
       var meta = document.createElement("span");
       meta.className = "rs-meta";
-      meta.textContent = (line.timestamp || "").slice(11, 19) + " " + line.level + " " + line.sistema;
+      meta.textContent = clock(line.timestamp) + " " + line.level + " " + line.sistema;
       var msg = document.createElement("span");
       msg.className = "rs-msg";
       msg.textContent = line.mensagem;
@@ -83,15 +110,35 @@
       frag.appendChild(row);
     }
     rowsEl.replaceChildren(frag);
-    countEl.textContent = visible.length + " / " + lines.length;
+    var locale = document.documentElement.lang || undefined;
+    countEl.textContent = visible.length.toLocaleString(locale) + " / " + lines.length.toLocaleString(locale);
+  }
+
+  function showUnseen() {
+    newLinesBtn.hidden = follow || unseen === 0;
+    newLinesBtn.textContent = interpolate(ngettext("%(n)s new line \u2193", "%(n)s new lines \u2193", unseen), { n: unseen }, true);
+  }
+
+  function setFollow(on) {
+    follow = on;
+    followBox.checked = on;
+    if (on) unseen = 0;
+    showUnseen();
+    scheduleRender();
   }
 
   viewport.addEventListener("scroll", function () {
     var atBottom = viewport.scrollTop + viewport.clientHeight >= viewport.scrollHeight - ROW * 2;
-    if (follow && !atBottom) { follow = false; followBox.checked = false; }
+    if (follow && !atBottom) setFollow(false);
     scheduleRender();
   });
-  followBox.addEventListener("change", function () { follow = followBox.checked; scheduleRender(); });
+  followBox.addEventListener("change", function () { setFollow(followBox.checked); });
+  newLinesBtn.addEventListener("click", function () { setFollow(true); });
+  var searchTimer = null;
+  searchBox.addEventListener("input", function () {
+    window.clearTimeout(searchTimer);
+    searchTimer = window.setTimeout(function () { needle = searchBox.value.trim().toLowerCase(); refilter(); }, 150);
+  });
   systemSel.addEventListener("change", function () { system = systemSel.value; refilter(); });
   $("levels").addEventListener("change", function (e) {
     if (e.target && e.target.value) { levels[e.target.value] = e.target.checked; refilter(); }
@@ -100,7 +147,17 @@
   // --- status, steps, elapsed ----------------------------------------------------------
   function setBadge(el, status) {
     el.dataset.status = status.toLowerCase();
-    el.textContent = status.toUpperCase();
+    el.textContent = STATUS_LABELS[status.toUpperCase()] || status.toUpperCase();
+  }
+
+  function jobProgress() {
+    var bars = root.querySelectorAll('[data-role="steps"] progress');
+    if (!bars.length) return;
+    var sum = 0;
+    for (var i = 0; i < bars.length; i++) sum += Number(bars[i].value);
+    var pct = Math.round(sum / bars.length);
+    $("job-progress").value = pct;
+    $("job-pct").textContent = pct.toLocaleString(document.documentElement.lang || undefined) + "%";
   }
 
   function onStatus(p) {
@@ -110,6 +167,7 @@
       step.querySelector("progress").value = p.progresso;
       step.querySelector(".rs-step-pct").textContent = p.progresso + "%";
       step.querySelector(".rs-step-msg").textContent = p.mensagem || "";
+      jobProgress();
     }
     if (!finished && (p.status === "RUNNING" || p.status === "PENDING") && (!step || config.steps.length === 1)) {
       setBadge($("job-status"), p.status);
@@ -125,7 +183,20 @@
     else finishedAt = Date.now();
     var cancel = $("cancel");
     if (cancel) cancel.disabled = true;
+    if (p.status === "SUCCESS") {
+      var bars = root.querySelectorAll('[data-role="steps"] progress');
+      for (var i = 0; i < bars.length; i++) bars[i].value = 100;
+    }
+    jobProgress();
     tick();
+    say({
+      SUCCESS: gettext("The run finished successfully."),
+      ERROR: gettext("The run failed; see the steps and the log."),
+      CANCELLED: gettext("The run was cancelled.")
+    }[p.status] || "");
+    var again = $("rerun-all"), failed = $("rerun-failed");
+    if (again) again.hidden = false;
+    if (failed) failed.hidden = p.status === "SUCCESS";
   }
 
   function tick() {
@@ -133,14 +204,41 @@
     if (!startedAt) { el.textContent = "–"; return; }
     var s = Math.max(0, Math.round(((finishedAt || Date.now()) - startedAt) / 1000));
     var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    el.textContent = (h ? h + "h " : "") + (h || m ? m + "m " : "") + sec + "s";
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    if (h) el.textContent = interpolate(gettext("%(h)s h %(m)s min"), { h: h, m: two(m) }, true);
+    else if (m) el.textContent = interpolate(gettext("%(m)s min %(s)s s"), { m: m, s: two(sec) }, true);
+    else el.textContent = interpolate(gettext("%(s)s s"), { s: sec }, true);
   }
   window.setInterval(function () { if (!finished) tick(); }, 1000);
   tick();
+  jobProgress();
 
-  function say(text) {
+  function say(text, link) {
     notice.hidden = !text;
     notice.textContent = text || "";
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      a.dataset.role = "login-again";
+      notice.appendChild(document.createTextNode(" "));
+      notice.appendChild(a);
+    }
+  }
+
+  var sessionEnded = false;
+  function endSession() {
+    sessionEnded = true;
+    window.clearTimeout(reconnectTimer);
+    setConn("ended");
+    say(gettext("Session ended."), { href: root.dataset.login, text: gettext("Log in again") });
+  }
+
+  // A refused handshake looks like any drop to the browser: ask the server whether we are still logged in.
+  function checkSession(then) {
+    window.fetch("/api/jobs/" + jobId, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (answer) { if (answer.status === 401 || answer.status === 403) endSession(); else then(); })
+      .catch(function () { then(); });
   }
 
   // --- websocket with backoff, resuming from lastSeq ----------------------------------
@@ -152,7 +250,8 @@
     var url = proto + "//" + window.location.host + "/ws/jobs/" + jobId + "?batch=1&last_seq=" + lastSeq;
     setConn("connecting");
     socket = new WebSocket(url);
-    socket.onopen = function () { attempts = 0; setConn("live"); };
+    var opened = false;
+    socket.onopen = function () { opened = true; attempts = 0; setConn("live"); };
     socket.onmessage = function (event) {
       var msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
@@ -161,25 +260,40 @@
       else if (msg.type === "log") addLines([p]);
       else if (msg.type === "status") onStatus(p);
       else if (msg.type === "job_complete") onComplete(p);
-      else if (msg.type === "cancel_requested") say(root.dataset.msgCancel || "cancel requested");
+      else if (msg.type === "cancel_requested") say(gettext("Cancel requested; the run stops shortly."));
       else if (msg.type === "error") say(p.detail || p.code);
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
       setConn("offline");
       socket = null;
-      if (completed) return; // the backlog and job_complete arrived: nothing more will come
+      if (completed || sessionEnded) return; // the backlog and job_complete arrived: nothing more will come
+      if (event.code === 4401 || event.code === 4403) { endSession(); return; }
       attempts++;
       var delay = Math.min(10000, 500 * Math.pow(2, attempts - 1)) * (0.75 + Math.random() * 0.5);
-      reconnectTimer = window.setTimeout(connect, delay);
+      var retry = function () { reconnectTimer = window.setTimeout(connect, delay); };
+      if (!opened) checkSession(retry); else retry();
     };
   }
 
   var cancelButton = $("cancel");
   if (cancelButton) {
     cancelButton.addEventListener("click", function () {
-      if (!socket || socket.readyState !== WebSocket.OPEN) { say("offline"); return; }
-      if (!window.confirm(cancelButton.dataset.confirm || "Cancel this run?")) return;
-      socket.send(JSON.stringify({ type: "cancel", job_id: jobId }));
+      if (!window.confirm(gettext("Cancel this run?"))) return;
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "cancel", job_id: jobId }));
+        return;
+      }
+      // The socket is down: the same service over REST.
+      window.fetch("/api/cancel/" + jobId, {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRFToken": $("csrf").value, Accept: "application/json" }
+      }).then(function (answer) {
+        if (answer.status === 401 || answer.status === 403) { endSession(); return; }
+        if (answer.ok) { say(gettext("Cancel requested; the run stops shortly.")); return; }
+        return answer.json().then(function (body) {
+          say(interpolate(gettext("Cancel refused: %(reason)s"), { reason: body.detail || answer.status }, true));
+        });
+      }).catch(function () { say(gettext("The server cannot be reached; try again.")); });
     });
   }
 
@@ -189,7 +303,9 @@
     seqs: function () { return lines.map(function (l) { return l.seq; }); },
     socket: function () { return socket; },
     connected: function () { return !!socket && socket.readyState === WebSocket.OPEN; },
-    finished: function () { return completed; }
+    finished: function () { return completed; },
+    visibleCount: function () { return visible.length; },
+    sessionEnded: function () { return sessionEnded; }
   };
   connect();
 })();

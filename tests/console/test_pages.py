@@ -28,7 +28,7 @@ def test_viewer_sees_live_panel_without_cancel(running_job: Any, viewer_client: 
     response = viewer_client.get(f"/console/jobs/{running_job.pk}/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert "<title>Job" in html
+    assert f"<title>Execução {running_job.pk} ao vivo" in html  # pt-BR is the default language
     assert "| Resync</title>" in html
     assert 'id="rs-live-config"' in html
     assert "console/live.js" in html

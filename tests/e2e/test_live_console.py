@@ -64,7 +64,7 @@ def test_live_lines_appear_and_a_dropped_socket_resumes_without_gap(page: Any, s
     stored = [row[0] for row in _db(server, "SELECT seq FROM etl_logline WHERE job_id = ? ORDER BY seq", job_id)]
     assert stored, "the run stored no lines"
     assert shown == stored  # every line once, in order, none missing
-    assert page.locator('[data-role="job-status"]').inner_text() == "SUCCESS"
+    assert page.locator('[data-role="job-status"]').get_attribute("data-status") == "success"
     # Windowed view: only the rows in sight exist in the DOM.
     assert page.locator(".rs-log-row").count() < len(stored)
     page.screenshot(path=str(ARTIFACTS / "live-finished.png"))
@@ -88,7 +88,7 @@ def test_a_100k_line_run_stays_windowed_filters_and_scrolls(page: Any, server: S
 
     page.uncheck('[data-role="levels"] input[value="DEBUG"]')
     page.uncheck('[data-role="levels"] input[value="INFO"]')
-    expect(page.locator('[data-role="count"]')).to_have_text("40000 / 100000")
+    expect(page.locator('[data-role="count"]')).to_have_text("40.000 / 100.000")  # pt-BR thousands separators
     levels = {t.split()[1] for t in page.locator(".rs-log-row .rs-meta").all_inner_texts()}
     assert levels <= {"WARNING", "ERROR"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from etl.models import Credential, Job, LogLine, PathConfig, Position
+from etl.models import Credential, Fund, Job, LogLine, PathConfig, Position
 from etl.runner.job import run_job
 
 
@@ -35,11 +35,17 @@ def _drill_success(operator: Any, demo_server: str) -> None:
     assert {line.system for line in lines} == {"maps", "amplis"}
     # The child validates and hands the positions over; the worker, which alone opens the database, loads them.
     assert any(line.message.endswith("concluído") for line in lines)
-    assert lines[-1].message == "60 posições carregadas no portfólio"
-    # 2 MAPS funds x 5 assets x 2 days, AMPLIS 3 funds x 5 assets x 2 accounts x 2 days.
+    assert not any(line.message.startswith("[PROGRESS]") for line in lines)  # progress markers drive the bars
+    # 2 MAPS funds x 5 assets x 2 days. AMPLIS reports its funds per account (AMP-RF-01-REAG, ...), which
+    # nobody configured: they are reported in the log and on the step, not created behind the operator's back.
     assert Position.objects.filter(system__code="maps").count() == 20
-    assert Position.objects.filter(system__code="amplis").count() == 60
-    assert Position.objects.filter(job=job).count() == 80
+    assert Position.objects.filter(system__code="amplis").count() == 0
+    assert Position.objects.filter(job=job).count() == 20
+    assert Fund.objects.count() == 7
+    warned = [line.message for line in lines if line.level == "WARNING"]
+    assert any("AMP-RF-01-REAG" in m and "não configurado" in m for m in warned), warned
+    amplis = job.steps.get(system__code="amplis")
+    assert "AMP-RF-01-REAG" in amplis.error_summary
     csv_dir = Path(PathConfig.objects.get(kind="csv").path)
     assert sorted(p.name for p in csv_dir.glob("maps_*.csv")) == ["maps_2025-01-15.csv", "maps_2025-01-16.csv"]
     assert job.steps.filter(status="success").count() == 2

@@ -23,7 +23,7 @@ def test_other_lines_are_info_for_the_current_system() -> None:
 
 def test_progress_lines_announce_a_percentage() -> None:
     line = parse("[PROGRESS] [MAPS] 45 Processando arquivo 3/7", "maps")
-    assert (line.progress, line.system) == (45, "maps")
+    assert (line.progress, line.system, line.message) == (45, "maps", "Processando arquivo 3/7")
     assert parse("[PROGRESS] [MAPS] 250 too much", "maps").progress == 100
 
 
