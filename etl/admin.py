@@ -19,6 +19,7 @@ from core.errors import ResyncError
 from etl import catalog, conf, services
 from etl.exceptions import InvalidInput
 from etl.models import Credential, Fund, Job, JobStep, PathConfig, Position, Status, System
+from etl.ratelimit import rate_check
 from etl.services.systems import system_validate, validate_folder
 from etl.templatetags.etl_console import duration
 from etl.views import queued_message
@@ -95,6 +96,7 @@ class SystemAdmin(admin.ModelAdmin):
     def run_now(self, request: HttpRequest, queryset: QuerySet[System]) -> None:
         codes = [s.code for s in queryset.order_by("code")]
         try:
+            rate_check(request.user, "execute")  # the same budget as POST /api/execute
             job = services.job_execute(
                 systems=codes, options={"data_inicial": timezone.localdate().isoformat()}, acting_user=request.user
             )
@@ -388,6 +390,7 @@ class JobAdmin(admin.ModelAdmin):
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             try:
+                rate_check(request.user, "cancel")
                 done = services.job_cancel(job_id=job.pk, acting_user=request.user)
             except ResyncError as exc:
                 _report(self, request, exc)
@@ -405,6 +408,7 @@ class JobAdmin(admin.ModelAdmin):
     def rerun_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         for job in queryset:
             try:
+                rate_check(request.user, "execute")
                 new = services.job_rerun(job_id=job.pk, acting_user=request.user)
                 self.message_user(request, queued_message(new))
             except ResyncError as exc:

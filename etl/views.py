@@ -16,11 +16,12 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.errors import ResyncError
+from core.errors import RateLimited, ResyncError
 from etl import console_selectors, services
 from etl.exceptions import InvalidInput, SystemBusy
 from etl.forms import RunForm
 from etl.models import Job, Status, System
+from etl.ratelimit import rate_check
 
 DOWNLOAD_PAGE = 5000
 RUNS_PER_PAGE = 25
@@ -80,11 +81,14 @@ def run_form(request: HttpRequest) -> HttpResponse:
     form = RunForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
+            rate_check(request.user, "execute")
             job = services.job_execute(
                 systems=form.cleaned_data["sistemas"], options=form.cleaned_data["options"], acting_user=request.user
             )
         except SystemBusy as exc:
             form.add_error("sistemas", _("A chosen system is already running in job %(id)s.") % {"id": exc.job_id})
+        except RateLimited as exc:
+            form.add_error(None, _("Too many runs started; try again in %(seconds)s s.") % {"seconds": exc.retry_after})
         except InvalidInput as exc:
             detail = str(exc).split(": ", 1)[-1]
             if exc.field == "credentials":
@@ -113,6 +117,7 @@ def job_rerun(request: HttpRequest, job_id: int) -> HttpResponse:
     """Re-run job ``job_id`` (all its systems, or ``only=failed``) and go to the new job's live page."""
     rerun = services.job_rerun_failed if request.POST.get("only") == "failed" else services.job_rerun
     try:
+        rate_check(request.user, "execute")  # the same budget as the API's re-run
         job = rerun(job_id=job_id, acting_user=request.user)
     except ResyncError as exc:
         messages.error(request, _("Job %(id)s was not re-run: %(reason)s") % {"id": job_id, "reason": exc})

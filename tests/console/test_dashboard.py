@@ -32,7 +32,7 @@ def test_the_card_an_app_declares_is_shown(viewer_client: Any, monkeypatch: pyte
 def test_every_area_has_its_card_and_viewers_see_them(viewer_client: Any) -> None:
     body = viewer_client.get("/api/dashboard", HTTP_ACCEPT_LANGUAGE="en").json()
     cards = {c["id"]: c for c in body["cards"]}
-    assert set(cards) == {"tws", "etl", "audit", "flags", "cache"}
+    assert set(cards) == {"tws", "tws_at_risk", "etl", "audit", "flags", "cache"}
     assert cards["tws"]["state"] == "unknown"  # never synced yet
     tws = {m["key"]: m["value"] for m in cards["tws"]["metrics"]}
     assert tws["circuit"] == "closed"

@@ -114,3 +114,23 @@ def test_positions_show_figures_in_the_operators_number_format(admin_client_: An
     html = admin_client_.get("/admin/etl/position/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
     assert "1.234.567" in html
     assert "15.432.087,50" in html
+
+
+def test_admin_runs_draw_on_the_api_rate_budget(admin_client_: Any, settings: Any) -> None:
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+
+    from etl.models import Job, System
+
+    settings.ETL_RATE_LIMIT_REQUESTS = 1
+    admin_client_.cookies["django_language"] = "en"
+    system = System.objects.create(code="ratedemo", name="RATEDEMO")
+    assert admin_client_.post("/api/cancel/999999").status_code == 404  # spends nothing of 'execute'
+    for _ in range(2):
+        admin_client_.post(
+            "/admin/etl/system/", {"action": "run_now", ACTION_CHECKBOX_NAME: [system.pk]}, follow=True
+        )
+    page = admin_client_.post(
+        "/admin/etl/system/", {"action": "run_now", ACTION_CHECKBOX_NAME: [system.pk]}, follow=True
+    ).content.decode()
+    assert "Too many execute requests" in page
+    assert Job.objects.count() <= 1

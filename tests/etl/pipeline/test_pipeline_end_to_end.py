@@ -34,7 +34,6 @@ def _drill_success(operator: Any, demo_server: str) -> None:
     assert lines[0].message.startswith("iniciando maps")
     assert {line.system for line in lines} == {"maps", "amplis"}
     # The child validates and hands the positions over; the worker, which alone opens the database, loads them.
-    assert any(line.message.endswith("concluído") for line in lines)
     assert not any(line.message.startswith("[PROGRESS]") for line in lines)  # progress markers drive the bars
     # 2 MAPS funds x 5 assets x 2 days. AMPLIS reports its funds per account (AMP-RF-01-REAG, ...), which
     # nobody configured: they are reported in the log and on the step, not created behind the operator's back.
