@@ -76,11 +76,14 @@ class FeatureFlagAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("env override"))
     def override(self, obj: FeatureFlag) -> str:
-        return flags.env_override(obj.name)
+        return str({"on": _("on"), "off": _("off")}.get(flags.env_override(obj.name), _("not set")))
 
     @admin.display(description=gettext_lazy("guard status"))
     def guard_status_now(self, obj: FeatureFlag) -> str:
-        return guard_status(obj.name)[0]
+        status = guard_status(obj.name)[0]
+        if status.startswith("breached: "):
+            return _("breached: %(reason)s") % {"reason": status.removeprefix("breached: ")}
+        return str({"ok": _("ok"), "no guard": _("no guard")}.get(status, status))
 
     @admin.display(description=gettext_lazy("guard in force"))
     def guard_in_force(self, obj: FeatureFlag | None) -> str:

@@ -126,9 +126,7 @@ def test_admin_runs_draw_on_the_api_rate_budget(admin_client_: Any, settings: An
     system = System.objects.create(code="ratedemo", name="RATEDEMO")
     assert admin_client_.post("/api/cancel/999999").status_code == 404  # spends nothing of 'execute'
     for _ in range(2):
-        admin_client_.post(
-            "/admin/etl/system/", {"action": "run_now", ACTION_CHECKBOX_NAME: [system.pk]}, follow=True
-        )
+        admin_client_.post("/admin/etl/system/", {"action": "run_now", ACTION_CHECKBOX_NAME: [system.pk]}, follow=True)
     page = admin_client_.post(
         "/admin/etl/system/", {"action": "run_now", ACTION_CHECKBOX_NAME: [system.pk]}, follow=True
     ).content.decode()
