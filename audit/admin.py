@@ -87,10 +87,11 @@ class AuditEntryAdmin(admin.ModelAdmin):
         response = super().changelist_view(
             request, {**(extra_context or {}), "can_verify": self.has_verify_permission(request)}
         )
-        context = getattr(response, "context_data", None)
-        if context and request.user.has_perm(DECRYPT_PERMISSION) and "cl" in context:
+        context: dict[str, Any] = dict(getattr(response, "context_data", None) or {})
+        changelist = context.get("cl")
+        if changelist is not None and request.user.has_perm(DECRYPT_PERMISSION):
             # One page of payloads, read and summarised; the reading is itself one audit entry.
-            rows = list(context["cl"].result_list)
+            rows = list(changelist.result_list)
             summaries = entries_summarised(actor=request.user, entries=rows)
             for row in rows:  # the rendered rows themselves: nothing shared between requests
                 row._summary = summaries.get(row.pk, "")
