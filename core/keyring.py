@@ -318,11 +318,6 @@ def pending_mac_valid(data: bytes, mac: str) -> bool:
     return hmac.compare_digest(hmac.digest(key, data, "sha256").hex(), digest)
 
 
-def pending_mac_keys() -> dict[str, bytes]:
-    """Return every pending-row key by id (a verification loop checks many rows with one snapshot)."""
-    return dict(_keyset(load_keyring(), "pending").keys)
-
-
 def tree_sign(data: bytes) -> tuple[str, str]:
     """Return ``(key id, base64 Ed25519 signature)`` of ``data`` under the active tree-head key."""
     keyset = _keyset(load_keyring(), "tree")
